@@ -1,0 +1,41 @@
+#include "kernel/boot.hpp"
+
+#include "kernel/console.hpp"
+#include "kernel/power.hpp"
+
+namespace hb {
+namespace {
+constinit BootInfo g_boot{};
+}
+
+const BootInfo& boot_info() { return g_boot; }
+
+const BootInfo& early_init(HartId boot_hart, std::uintptr_t dtb, const char* chapter,
+                           const char* title) {
+    console::println("Hartbook chapter ", chapter, ": ", title);
+    g_boot.boot_hart = boot_hart;
+    // The boot hart id is a0 from the firmware, not 0: OpenSBI picks the
+    // boot hart by lottery.
+    console::println("KINIT: boot hart", boot_hart);
+
+    const void* blob = reinterpret_cast<const void*>(dtb);
+    const std::size_t size = fdt::total_size(blob);
+    auto parsed = fdt::parse(blob, size);
+    if (!parsed.ok()) {
+        console::println("KINIT: FAIL device tree at ", Hex{dtb}, ": ", fdt::error_name(parsed.error()));
+        power_off(ExitStatus::Failure);
+    }
+    g_boot.platform = parsed.value();
+    g_boot.args = BootArgs(g_boot.platform.bootargs, g_boot.platform.bootargs_len);
+
+    const auto limit = static_cast<std::uint32_t>(g_boot.args.number("maxcpus", kMaxCpus));
+    auto topo = Topology::build(boot_hart, g_boot.platform.harts, g_boot.platform.hart_count, limit);
+    if (!topo.ok()) {
+        console::println("KINIT: FAIL topology: ", topology_error_name(topo.error()));
+        power_off(ExitStatus::Failure);
+    }
+    g_boot.topology = topo.value();
+    return g_boot;
+}
+
+}  // namespace hb

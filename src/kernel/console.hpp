@@ -1,0 +1,26 @@
+// The kernel console: whole lines, one at a time, from any hart.
+//
+// Each line is formatted into a fixed buffer first and then written under a
+// lock, so two harts never interleave characters inside a marker line (the
+// harness matches whole lines). Lines longer than the buffer are cut and end
+// in "...": bounded logging.
+#pragma once
+
+#include "lib/fmt.hpp"
+
+namespace hb::console {
+
+inline constexpr std::size_t kLineMax = 160;
+using Line = FixedString<kLineMax>;
+
+/// Writes `line` and a newline atomically with respect to other lines.
+void write_line(const Line& line);
+
+template <typename... Args>
+void println(const Args&... args) {
+    Line line;
+    append_all(line, args...);
+    write_line(line);
+}
+
+}  // namespace hb::console

@@ -1,0 +1,32 @@
+#include "kernel/power.hpp"
+
+#include <cstdint>
+
+#include "arch/riscv/csr.hpp"
+#include "arch/riscv/sbi.hpp"
+#include "kernel/boot.hpp"
+#include "kernel/console.hpp"
+
+namespace hb {
+
+// [hb:region power_off]
+void power_off(ExitStatus status) {
+    if (status == ExitStatus::Failure) {
+        // OpenSBI 1.1 ignores SRST's reason and always reports "pass" to
+        // QEMU, so a failure goes straight to QEMU virt's test finisher (found
+        // in the device tree): 0x3333 = fail, with exit code 1 in bits 16+.
+        const std::uint64_t finisher = boot_info().platform.test_finisher;
+        if (finisher != 0) {
+            *reinterpret_cast<volatile std::uint32_t*>(finisher) = 0x3333u | (1u << 16);
+        }
+    }
+    const auto reason =
+        status == ExitStatus::Success ? sbi::ResetReason::None : sbi::ResetReason::SystemFailure;
+    const auto r = sbi::system_reset(sbi::ResetType::Shutdown, reason);
+    // Only reached when the firmware has no SRST extension or refused.
+    console::println("KINIT: power-off failed (sbi ", sbi::error_name(r.error), "), halting");
+    for (;;) arch::wait_for_interrupt();
+}
+// [hb:end power_off]
+
+}  // namespace hb
