@@ -2,6 +2,7 @@
 
 #include "kernel/console.hpp"
 #include "kernel/power.hpp"
+#include "kernel/wait.hpp"
 
 namespace hb {
 namespace {
@@ -26,6 +27,7 @@ const BootInfo& early_init(HartId boot_hart, std::uintptr_t dtb, const char* cha
         power_off(ExitStatus::Failure);
     }
     g_boot.platform = parsed.value();
+    init_wait(g_boot.platform.timebase_hz);
     g_boot.args = BootArgs(g_boot.platform.bootargs, g_boot.platform.bootargs_len);
 
     const auto limit = static_cast<std::uint32_t>(g_boot.args.number("maxcpus", kMaxCpus));

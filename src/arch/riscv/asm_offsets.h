@@ -12,4 +12,12 @@
 /* SecondaryBoot::stack_top (kernel/smp.hpp). */
 #define HB_SECONDARY_BOOT_STACK_TOP 0
 
+/* HartLocal (kernel/hartlocal.hpp): tp points at it in kernel code. */
+#define HB_HL_SELF 0
+#define HB_HL_TRAP_STACK_TOP 8
+#define HB_HL_SCRATCH 16
+#define HB_HL_CPU 24
+#define HB_HL_HART 32
+#define HB_HL_SIZE 40
+
 #endif

@@ -1,0 +1,51 @@
+// Secondary hart bring-up through SBI HSM (chapter 02).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+#include "arch/riscv/asm_offsets.h"
+#include "kernel/boot.hpp"
+#include "lib/cpuset.hpp"
+#include "lib/online.hpp"
+
+namespace hb::smp {
+
+// [hb:region secondary_boot]
+/// Per-hart boot block: written by the boot hart before hart_start, read by
+/// the new hart in its first instructions (stack_top, via a1), then used by
+/// the new hart to report back. One per CPU, never shared.
+struct SecondaryBoot {
+    std::uintptr_t stack_top;  ///< offset 0: loaded into sp by secondary.S
+    std::uint32_t cpu;         ///< the CpuId this hart becomes
+    std::uint32_t reserved;
+    std::uint64_t expected_hart;
+    /// Pending -> Online. Set by the hart itself after it has published its
+    /// online bit and printed its line (release), read by the boot hart
+    /// (acquire), so everything the hart wrote before is visible.
+    std::atomic<std::uint32_t> state;
+    /// The hart's proof of life: the id it received in a0.
+    std::uint64_t witness_hart;
+};
+static_assert(offsetof(SecondaryBoot, stack_top) == HB_SECONDARY_BOOT_STACK_TOP);
+// [hb:end secondary_boot]
+
+enum class BootState : std::uint32_t { Pending = 0, Online = 1 };
+
+/// Installs the boot hart's HartLocal and marks CPU 0 online.
+void init_boot_cpu(const BootInfo& boot);
+
+/// Starts every other CPU in the topology, one at a time, each with a
+/// time-bounded wait. Returns the set of CPUs expected online (boot CPU
+/// included). Fails loudly (FAIL line + power-off) if HSM is missing or a
+/// hart does not come up.
+CpuSet start_secondaries(const BootInfo& boot);
+
+/// The online mask and the witnesses, for the selftests.
+OnlineMask& online_mask();
+OnlineWitness witness(CpuId cpu);
+
+/// This hart marks itself online (its CpuId comes from tp, not an argument).
+OnlineError mark_self_online();
+
+}  // namespace hb::smp
