@@ -1,5 +1,7 @@
 #include "kernel/hartlocal.hpp"
 
+#include "kernel/stacks.hpp"
+
 namespace hb {
 namespace {
 constinit HartLocal g_hart_local[kMaxCpus]{};
@@ -7,14 +9,20 @@ constinit HartLocal g_hart_local[kMaxCpus]{};
 
 HartLocal& hart_local(CpuId cpu) { return g_hart_local[cpu.raw()]; }
 
-void init_hart_local(CpuId cpu, HartId hart, std::uintptr_t stack_top) {
+// [hb:region init_hart_local]
+void init_hart_local(CpuId cpu, HartId hart) {
     HartLocal& hl = g_hart_local[cpu.raw()];
     hl.self = &hl;
-    hl.trap_stack_top = stack_top;
+    // Each CPU's own trap stack. (The mutation test `shared-trap-stack`
+    // points every CPU at cpu0's, which is exactly the bug this prevents.)
+    hl.trap_stack_top = stack_top(StackKind::Trap, cpu);
+    hl.emergency_stack_top = stack_top(StackKind::Emergency, cpu);
+    hl.kernel_context = 0;
     hl.scratch = 0;
     hl.cpu = cpu.raw();
     hl.hart = hart.raw();
 }
+// [hb:end init_hart_local]
 
 void install_hart_local(CpuId cpu) {
     HartLocal* hl = &g_hart_local[cpu.raw()];

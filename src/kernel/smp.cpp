@@ -45,7 +45,7 @@ OnlineError mark_self_online() {
 }
 
 void init_boot_cpu(const BootInfo& boot) {
-    init_hart_local(CpuId(0), boot.boot_hart, stack_top(CpuId(0)));
+    init_hart_local(CpuId(0), boot.boot_hart);
     install_hart_local(CpuId(0));
     if (mark_self_online() != OnlineError::None) {
         console::println("KINIT: FAIL boot cpu could not mark itself online");
@@ -78,7 +78,7 @@ CpuSet start_secondaries(const BootInfo& boot) {
     for (std::uint32_t c = 1; c < topo.cpu_count(); ++c) {
         const CpuId cpu(c);
         const HartId hart = topo.hart_of(cpu);
-        init_hart_local(cpu, hart, stack_top(cpu));
+        init_hart_local(cpu, hart);
         SecondaryBoot& b = g_boot_blocks[c];
         b.stack_top = stack_top(cpu);
         b.cpu = c;

@@ -5,9 +5,12 @@
 #define HB_ASM_OFFSETS_H
 
 #define HB_PAGE_SIZE 4096
-/* One kernel stack slot: a guard page, then the stack (kernel/stacks.hpp). */
-#define HB_STACK_SIZE (64 * 1024)
-#define HB_STACK_SLOT_SIZE (HB_PAGE_SIZE + HB_STACK_SIZE)
+/* One stack slot: 64 KiB, aligned to 64 KiB; its lowest page is the guard
+ * page, the rest is the stack (kernel/stacks.hpp). The power-of-two
+ * alignment lets trap entry tell, from sp alone, how close a stack is to
+ * its guard page: sp & (SLOT - 1) is the offset inside the slot. */
+#define HB_STACK_SLOT_SIZE 65536
+#define HB_STACK_SIZE (HB_STACK_SLOT_SIZE - HB_PAGE_SIZE)
 
 /* SecondaryBoot::stack_top (kernel/smp.hpp). */
 #define HB_SECONDARY_BOOT_STACK_TOP 0
@@ -18,6 +21,17 @@
 #define HB_HL_SCRATCH 16
 #define HB_HL_CPU 24
 #define HB_HL_HART 32
-#define HB_HL_SIZE 40
+#define HB_HL_SCRATCH2 40
+#define HB_HL_EMERGENCY_STACK_TOP 48
+#define HB_HL_KERNEL_CONTEXT 56
+#define HB_HL_SIZE 64
+
+/* TrapFrame (kernel/trap.hpp): x1..x31 at 8*n, then the CSRs. */
+#define HB_TF_REG(n) ((n) * 8)
+#define HB_TF_SEPC 256
+#define HB_TF_SSTATUS 264
+#define HB_TF_SCAUSE 272
+#define HB_TF_STVAL 280
+#define HB_TF_SIZE 288
 
 #endif
