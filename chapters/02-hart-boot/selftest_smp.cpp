@@ -55,3 +55,17 @@ void selftest_smp_online(const BootInfo& boot, CpuSet expected) {
 // [hb:end smp_online]
 
 }  // namespace hb::ch02
+
+namespace hb::ch02 {
+
+// [hb:region bring_up]
+CpuSet bring_up(const BootInfo& boot, smp::SecondaryWork then) {
+    smp::init_boot_cpu(boot);  // tp -> cpu0's HartLocal, cpu0 online
+    const CpuSet expected = smp::start_secondaries(boot, then);
+    if (boot.topology.cpu_count() > 1) selftest_smp_online(boot, expected);
+    selftest_reject_foreign_online(boot);
+    return expected;
+}
+// [hb:end bring_up]
+
+}  // namespace hb::ch02

@@ -29,6 +29,14 @@ const BootInfo& early_init(HartId boot_hart, std::uintptr_t dtb, const char* cha
     g_boot.platform = parsed.value();
     init_wait(g_boot.platform.timebase_hz);
     g_boot.args = BootArgs(g_boot.platform.bootargs, g_boot.platform.bootargs_len);
+    const char* fault = nullptr;
+    std::size_t fault_len = 0;
+    if (g_boot.args.value("fault", fault, fault_len)) {
+        console::Line line;
+        line.append("KINIT: fault injected: ");
+        for (std::size_t i = 0; i < fault_len; ++i) line.append(fault[i]);
+        console::write_line(line);
+    }
 
     const auto limit = static_cast<std::uint32_t>(g_boot.args.number("maxcpus", kMaxCpus));
     auto topo = Topology::build(boot_hart, g_boot.platform.harts, g_boot.platform.hart_count, limit);

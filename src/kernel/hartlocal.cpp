@@ -1,5 +1,6 @@
 #include "kernel/hartlocal.hpp"
 
+#include "kernel/fault.hpp"
 #include "kernel/stacks.hpp"
 
 namespace hb {
@@ -16,6 +17,7 @@ void init_hart_local(CpuId cpu, HartId hart) {
     // Each CPU's own trap stack. (The mutation test `shared-trap-stack`
     // points every CPU at cpu0's, which is exactly the bug this prevents.)
     hl.trap_stack_top = stack_top(StackKind::Trap, cpu);
+    if (fault_injected("shared-trap-stack")) hl.trap_stack_top = stack_top(StackKind::Trap, CpuId(0));
     hl.emergency_stack_top = stack_top(StackKind::Emergency, cpu);
     hl.kernel_context = 0;
     hl.scratch = 0;

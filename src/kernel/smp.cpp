@@ -54,7 +54,7 @@ void init_boot_cpu(const BootInfo& boot) {
 }
 
 // [hb:region start_secondaries]
-CpuSet start_secondaries(const BootInfo& boot) {
+CpuSet start_secondaries(const BootInfo& boot, SecondaryWork then) {
     const Topology& topo = boot.topology;
     CpuSet expected = CpuSet{}.with(CpuId(0));
     for (std::size_t i = 0; i < topo.parked_count(); ++i) {
@@ -84,6 +84,7 @@ CpuSet start_secondaries(const BootInfo& boot) {
         b.cpu = c;
         b.expected_hart = hart.raw();
         b.witness_hart = ~std::uint64_t{0};
+        b.then = then;
         // release: the block's contents are complete before the hart can run.
         b.state.store(static_cast<std::uint32_t>(BootState::Pending), std::memory_order_release);
         expected = expected.with(cpu);
@@ -124,6 +125,12 @@ CpuSet start_secondaries(const BootInfo& boot) {
 /// a1 = its boot block. It has its own stack (secondary.S loaded it).
 extern "C" [[noreturn]] void hb_secondary_main(std::uint64_t hart, hb::smp::SecondaryBoot* b) {
     using namespace hb;
+    // acquire: pairs with the boot hart's release store of Pending, so this
+    // hart sees its boot block and HartLocal fully written.
+    if (b->state.load(std::memory_order_acquire) != static_cast<std::uint32_t>(smp::BootState::Pending)) {
+        console::println("KINIT: FAIL hart", hart, " entered with an unpublished boot block");
+        power_off(ExitStatus::Failure);
+    }
     const CpuId cpu(b->cpu);
     install_hart_local(cpu);
     if (hart != b->expected_hart) {
@@ -141,9 +148,11 @@ extern "C" [[noreturn]] void hb_secondary_main(std::uint64_t hart, hb::smp::Seco
         power_off(ExitStatus::Failure);
     }
     console::println("KINIT: cpu", cpu, " online");
+    const smp::SecondaryWork then = b->then;
     b->state.store(static_cast<std::uint32_t>(smp::BootState::Online), std::memory_order_release);
+    if (then != nullptr) then(cpu);
     // Chapter 02 gives a secondary nothing more to do: it sleeps. Later
-    // chapters replace this with the hart's scheduler loop.
+    // chapters pass their per-CPU program as `then`.
     for (;;) arch::wait_for_interrupt();
 }
 // [hb:end secondary_main]

@@ -12,6 +12,10 @@
 namespace hb::smp {
 
 // [hb:region secondary_boot]
+/// What a secondary CPU does once it is online: the chapter's per-CPU
+/// program. Must not return; null means "sleep" (chapter 02).
+using SecondaryWork = void (*)(CpuId cpu);
+
 /// Per-hart boot block: written by the boot hart before hart_start, read by
 /// the new hart in its first instructions (stack_top, via a1), then used by
 /// the new hart to report back. One per CPU, never shared.
@@ -26,6 +30,7 @@ struct SecondaryBoot {
     std::atomic<std::uint32_t> state;
     /// The hart's proof of life: the id it received in a0.
     std::uint64_t witness_hart;
+    SecondaryWork then;  ///< run after reporting online
 };
 static_assert(offsetof(SecondaryBoot, stack_top) == HB_SECONDARY_BOOT_STACK_TOP);
 // [hb:end secondary_boot]
@@ -39,7 +44,7 @@ void init_boot_cpu(const BootInfo& boot);
 /// time-bounded wait. Returns the set of CPUs expected online (boot CPU
 /// included). Fails loudly (FAIL line + power-off) if HSM is missing or a
 /// hart does not come up.
-CpuSet start_secondaries(const BootInfo& boot);
+CpuSet start_secondaries(const BootInfo& boot, SecondaryWork then = nullptr);
 
 /// The online mask and the witnesses, for the selftests.
 OnlineMask& online_mask();

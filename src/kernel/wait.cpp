@@ -16,6 +16,7 @@ void init_wait(std::uint64_t timebase_hz) {
 std::uint64_t now_ticks() { return arch::read_time(); }
 std::uint64_t ticks_to_us(std::uint64_t ticks) { return ticks / g_ticks_per_us; }
 std::uint64_t us_to_ticks(std::uint64_t us) { return us * g_ticks_per_us; }
+std::uint64_t ticks_to_ns(std::uint64_t ticks) { return ticks * 1000 / g_ticks_per_us; }
 
 namespace detail {
 

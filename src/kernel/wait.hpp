@@ -20,6 +20,7 @@ void init_wait(std::uint64_t timebase_hz);
 std::uint64_t now_ticks();
 std::uint64_t ticks_to_us(std::uint64_t ticks);
 std::uint64_t us_to_ticks(std::uint64_t us);
+std::uint64_t ticks_to_ns(std::uint64_t ticks);
 
 /// Sleeps in WFI until `ready()` is true or `timeout_us` has passed.
 /// `slice_us` bounds how long one sleep lasts before re-checking.

@@ -32,6 +32,11 @@ public:
         return n;
     }
 
+    /// The text of `key=...` (not NUL-terminated), if present.
+    constexpr bool value(const char* key, const char*& value, std::size_t& len) const {
+        return find(key, value, len);
+    }
+
 private:
     static constexpr bool equals(const char* a, std::size_t alen, const char* b) {
         std::size_t i = 0;

@@ -100,7 +100,7 @@ Result<Platform, Error> parse(const void* blob, std::size_t max_size) {
     Platform out;
     CpuNode cpu;
     // Which of the interesting nodes each open level is.
-    enum class Node { Other, Root, Soc, Cpus, Cpu, Chosen, Device };
+    enum class Node { Other, Root, Soc, Cpus, Cpu, Chosen, Memory, Device };
     // A device node's compatible match and first reg address.
     bool device_is_finisher = false;
     std::uint64_t device_reg = 0;
@@ -133,6 +133,8 @@ Result<Platform, Error> parse(const void* blob, std::size_t max_size) {
                 kind = Node::Cpus;
             } else if (parent == Node::Root && str_eq(name, len, "chosen")) {
                 kind = Node::Chosen;
+            } else if (parent == Node::Root && starts_with(name, "memory@")) {
+                kind = Node::Memory;
             } else if (parent == Node::Root && str_eq(name, len, "soc")) {
                 kind = Node::Soc;
             } else if (parent == Node::Root || parent == Node::Soc) {
@@ -187,6 +189,10 @@ Result<Platform, Error> parse(const void* blob, std::size_t max_size) {
                     cpu.reg = (std::uint64_t{be32(value)} << 32) | be32(value + 4);
                     cpu.has_reg = true;
                 }
+            } else if (here == Node::Memory && is("reg") && len >= 16 && out.memory_size == 0) {
+                // #address-cells = #size-cells = 2 at the root of QEMU virt.
+                out.memory_base = (std::uint64_t{be32(value)} << 32) | be32(value + 4);
+                out.memory_size = (std::uint64_t{be32(value + 8)} << 32) | be32(value + 12);
             } else if (here == Node::Device && is("compatible")) {
                 device_is_finisher =
                     list_contains(reinterpret_cast<const char*>(value), len, "sifive,test0");

@@ -43,6 +43,8 @@ struct Platform {
     /// device), 0 if the tree has none. Writing 0x3333 | code << 16 to it
     /// makes QEMU exit with `code`.
     std::uint64_t test_finisher = 0;
+    std::uint64_t memory_base = 0;  ///< first /memory reg range (0 if absent)
+    std::uint64_t memory_size = 0;
 };
 
 /// Parses the tree at `blob`, reading at most `max_size` bytes of it.

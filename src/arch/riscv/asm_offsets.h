@@ -34,4 +34,16 @@
 #define HB_TF_STVAL 280
 #define HB_TF_SIZE 288
 
+/* System call numbers (a7), shared by user.S and kernel/trap.cpp. */
+#define HB_SYS_EXIT 0
+#define HB_SYS_CHECK_CONTEXT 1
+#define HB_SYS_NOP 2
+
+/* sstatus bits used by assembly. */
+#define HB_SSTATUS_SPP 0x100
+#define HB_SSTATUS_SPIE 0x20
+
+/* Kernel context saved by hb_user_enter: ra, s0..s11 (13 words, 16-aligned). */
+#define HB_KCTX_SIZE 112
+
 #endif
