@@ -11,6 +11,7 @@
 
 namespace hb::selftest {
 
+// [hb:region selftest_report]
 inline void pass(const char* name) { console::println("KSELFTEST: ", name, " ok"); }
 
 template <typename... Reason>
@@ -24,5 +25,6 @@ template <typename... Reason>
 void check(bool cond, const char* name, const Reason&... reason) {
     if (!cond) fail(name, reason...);
 }
+// [hb:end selftest_report]
 
 }  // namespace hb::selftest

@@ -4,7 +4,7 @@
 #include <atomic>
 #include <cstdint>
 
-#include "arch/riscv/asm_offsets.h"
+#include "lib/asm_abi.h"
 #include "kernel/boot.hpp"
 #include "lib/cpuset.hpp"
 #include "lib/online.hpp"

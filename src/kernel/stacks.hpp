@@ -17,7 +17,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "arch/riscv/asm_offsets.h"
+#include "lib/asm_abi.h"
 #include "lib/ids.hpp"
 
 namespace hb {

@@ -4,29 +4,12 @@
 
 #include <cstdint>
 
-#include "arch/riscv/asm_offsets.h"
 #include "lib/ids.hpp"
+#include "lib/percpu_layout.hpp"
 
 namespace hb::trap {
 
-// [hb:region trap_frame]
-/// Everything trap entry saves: x1..x31 (x[n] is register xn; x[0] unused),
-/// then the trap CSRs. x[2] is the interrupted sp and x[4] the interrupted
-/// tp, whichever mode the trap came from.
-struct TrapFrame {
-    std::uint64_t x[32];
-    std::uint64_t sepc;
-    std::uint64_t sstatus;
-    std::uint64_t scause;
-    std::uint64_t stval;
-};
-static_assert(sizeof(TrapFrame) == HB_TF_SIZE);
-static_assert(__builtin_offsetof(TrapFrame, sepc) == HB_TF_SEPC);
-static_assert(__builtin_offsetof(TrapFrame, sstatus) == HB_TF_SSTATUS);
-static_assert(__builtin_offsetof(TrapFrame, scause) == HB_TF_SCAUSE);
-static_assert(__builtin_offsetof(TrapFrame, stval) == HB_TF_STVAL);
-static_assert(HB_TF_SIZE % 16 == 0, "the RISC-V ABI keeps sp 16-byte aligned");
-// [hb:end trap_frame]
+// TrapFrame is defined in lib/percpu_layout.hpp (shared with trap.S).
 
 inline constexpr std::uint64_t kInterruptBit = std::uint64_t{1} << 63;
 enum class Cause : std::uint64_t {

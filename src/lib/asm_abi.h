@@ -1,4 +1,6 @@
-/* Constants shared by assembly and C++. Each one is checked against the
+/* The ABI between assembly and C++: offsets, sizes and numbers both sides
+ * use. Pure constants (no hardware access), so host tests check them too.
+ * Constants shared by assembly and C++. Each one is checked against the
  * C++ layout with static_assert where the structure is defined, so the two
  * cannot drift apart silently. */
 #ifndef HB_ASM_OFFSETS_H

@@ -7,7 +7,7 @@
  * field is the stack top (offset checked in kernel/smp.hpp), so the hart has
  * a stack of its own before it runs a single C++ instruction.
  */
-#include "arch/riscv/asm_offsets.h"
+#include "lib/asm_abi.h"
 
     .text
     .globl hb_secondary_entry

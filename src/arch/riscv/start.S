@@ -9,8 +9,9 @@
  *
  * Secondary harts enter at hb_secondary_entry (secondary.S, chapter 02).
  */
-#include "arch/riscv/asm_offsets.h"
+#include "lib/asm_abi.h"
 
+/* [hb:region boot_entry] */
     .section .text.boot, "ax"
     .globl _start
 _start:
@@ -38,6 +39,7 @@ _start:
     /* a0, a1 are untouched: kmain(hart id, device tree). */
     call    kmain
     j       hb_park
+/* [hb:end boot_entry] */
 
     .text
     .globl hb_park

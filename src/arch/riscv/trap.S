@@ -18,7 +18,7 @@
  * moves to this hart's emergency stack so the overflow can be reported
  * instead of faulting again and again on the guard page.
  */
-#include "arch/riscv/asm_offsets.h"
+#include "lib/asm_abi.h"
 
 #define SAVE(n) sd x##n, HB_TF_REG(n)(sp)
 #define LOAD(n) ld x##n, HB_TF_REG(n)(sp)

@@ -3,7 +3,7 @@
  * it needs is in registers.
  *
  * [hb:region user_programs] */
-#include "arch/riscv/asm_offsets.h"
+#include "lib/asm_abi.h"
 
     .section .user.text, "ax"
 
