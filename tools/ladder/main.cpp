@@ -309,7 +309,12 @@ int cmd_watch(const Options& o) {
             }
 
             if (now_epoch() - started > timeout) {
-                if (decided(log.poll())) return finish_early(judge.transcript_only());
+                // Stop QEMU first, so the log is final; an unterminated last
+                // line then counts as a line, as it does when QEMU exits.
+                stop_process(pid);
+                auto rest = log.poll();
+                if (auto last = log.finish()) rest.push_back(*last);
+                if (decided(rest)) return finish_early(judge.transcript_only());
                 return finish_early(judge.timed_out(timeout));
             }
             std::this_thread::sleep_for(std::chrono::milliseconds(20));
