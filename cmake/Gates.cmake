@@ -1,1 +1,95 @@
-# placeholder
+# Chapter gates: every chapter kernel booted under QEMU and judged against its
+# marker ladder by scripts/qemu-test.sh, as CTest tests with label `qemu`.
+#
+#   hb_add_gate(NAME <test-name> CHAPTER <NN-slug> SMP <k>
+#               [REQUIRE_SMP] [KERNEL_ARGS "..."] [ACCEL single|multi]
+#               [EXPECT_FAIL <regex on the verdict line>] [LOG_SUFFIX <s>])
+#
+# EXPECT_FAIL makes a mutation check: the gate must fail (qemu-test.sh exit 1)
+# with a verdict matching the regex, e.g. a fault injected through
+# KERNEL_ARGS must be caught:
+#
+#   hb_add_gate(NAME gate-02-mutation-skip-hart CHAPTER 02-hart-boot SMP 2
+#               REQUIRE_SMP KERNEL_ARGS "fault=skip-hart-start"
+#               EXPECT_FAIL "missing marker")
+#
+# Logs land in build/logs/<chapter>-smp<k>[-<suffix>]/ (uart.log, verdict,
+# result.json); the book shows those transcripts.
+
+set(HB_GATE_TIMEOUT 60)  # seconds per boot; a healthy kernel needs well under 1
+cmake_host_system_information(RESULT HB_HOST_CORES QUERY NUMBER_OF_LOGICAL_CORES)
+
+function(hb_add_gate)
+  cmake_parse_arguments(G "REQUIRE_SMP" "NAME;CHAPTER;SMP;KERNEL_ARGS;ACCEL;EXPECT_FAIL;LOG_SUFFIX" "" ${ARGN})
+  foreach(required NAME CHAPTER SMP)
+    if(NOT G_${required})
+      message(FATAL_ERROR "hb_add_gate: ${required} is required")
+    endif()
+  endforeach()
+  if(G_UNPARSED_ARGUMENTS)
+    message(FATAL_ERROR "hb_add_gate(${G_NAME}): unknown arguments ${G_UNPARSED_ARGUMENTS}")
+  endif()
+
+  set(env
+    HB_NO_BUILD=1
+    BUILD_DIR=${CMAKE_BINARY_DIR}
+    CHAPTER=${G_CHAPTER}
+    SMP=${G_SMP}
+    RUN_TIMEOUT=${HB_GATE_TIMEOUT}s
+    # No RUN_UNTIL_MARKER: a gate also checks that the kernel powers off
+    # by itself with status 0.
+    RUN_UNTIL_MARKER=0)
+  if(G_REQUIRE_SMP)
+    list(APPEND env REQUIRE_SMP=1)
+  else()
+    list(APPEND env REQUIRE_SMP=0)
+  endif()
+  if(DEFINED G_KERNEL_ARGS)
+    list(APPEND env "KERNEL_ARGS=${G_KERNEL_ARGS}")
+  endif()
+  if(G_ACCEL)
+    list(APPEND env ACCEL=${G_ACCEL})
+  endif()
+  if(DEFINED G_LOG_SUFFIX)
+    list(APPEND env LOG_SUFFIX=${G_LOG_SUFFIX})
+  endif()
+  if(DEFINED G_EXPECT_FAIL)
+    # qemu-test.sh then exits 0 only for a failure whose verdict matches.
+    list(APPEND env "EXPECT_FAIL=${G_EXPECT_FAIL}")
+  endif()
+
+  add_test(NAME ${G_NAME} COMMAND ${CMAKE_SOURCE_DIR}/scripts/qemu-test.sh)
+  # Each hart is a host thread: reserve up to one core per hart, so on a
+  # 2-core machine SMP>=2 gates run alone and two SMP=1 gates share it.
+  if(G_SMP GREATER HB_HOST_CORES)
+    set(procs ${HB_HOST_CORES})
+  else()
+    set(procs ${G_SMP})
+  endif()
+  math(EXPR test_timeout "${HB_GATE_TIMEOUT} + 30")
+  set_tests_properties(${G_NAME} PROPERTIES
+    LABELS qemu
+    ENVIRONMENT "${env}"
+    PROCESSORS ${procs}
+    TIMEOUT ${test_timeout})
+endfunction()
+
+# The standard gates of every chapter: gate-NN-smp1, -smp2, -smp4 (SMP lines
+# required) and -smp2-single (single-threaded TCG: harts take turns, which
+# flushes out spin-waits that starve another hart).
+foreach(chapter IN LISTS HB_CHAPTERS)
+  string(SUBSTRING "${chapter}" 0 2 nn)
+  hb_add_gate(NAME gate-${nn}-smp1 CHAPTER ${chapter} SMP 1)
+  hb_add_gate(NAME gate-${nn}-smp2 CHAPTER ${chapter} SMP 2 REQUIRE_SMP)
+  hb_add_gate(NAME gate-${nn}-smp4 CHAPTER ${chapter} SMP 4 REQUIRE_SMP)
+  hb_add_gate(NAME gate-${nn}-smp2-single CHAPTER ${chapter} SMP 2 REQUIRE_SMP
+              ACCEL single LOG_SUFFIX single)
+endforeach()
+
+# `cmake --build build --target gates`: every QEMU gate; the book depends on it.
+add_custom_target(gates
+  COMMAND ${CMAKE_CTEST_COMMAND} -L qemu --output-on-failure -j ${HB_HOST_CORES}
+  WORKING_DIRECTORY ${CMAKE_BINARY_DIR}
+  USES_TERMINAL
+  COMMENT "Running every chapter gate (ctest -L qemu)")
+add_dependencies(gates kernels hb-ladder)
