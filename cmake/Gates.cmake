@@ -84,6 +84,31 @@ foreach(chapter IN LISTS HB_CHAPTERS)
   hb_add_gate(NAME gate-${nn}-smp4 CHAPTER ${chapter} SMP 4 REQUIRE_SMP)
   hb_add_gate(NAME gate-${nn}-smp2-single CHAPTER ${chapter} SMP 2 REQUIRE_SMP
               ACCEL single LOG_SUFFIX single)
+
+  # Mutation gates: chapters/NN-slug/mutations lists faults the kernel can
+  # inject (`fault=<name>` on its command line), one per line:
+  #   <fault-name> <smp> <regex the failing verdict must match>
+  # Each must make the chapter's gate FAIL for the stated reason: the proof
+  # that the chapter's markers can fail.
+  set(mfile ${CMAKE_SOURCE_DIR}/chapters/${chapter}/mutations)
+  if(EXISTS ${mfile})
+    set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${mfile})
+    file(STRINGS ${mfile} mlines REGEX "^[a-z]")
+    foreach(mline IN LISTS mlines)
+      if(NOT mline MATCHES "^([a-z0-9-]+)[ \t]+([0-9]+)[ \t]+(.+)$")
+        message(FATAL_ERROR "${mfile}: bad line '${mline}' (want: <fault> <smp> <regex>)")
+      endif()
+      set(fault ${CMAKE_MATCH_1})
+      set(msmp ${CMAKE_MATCH_2})
+      set(mregex "${CMAKE_MATCH_3}")
+      set(req "")
+      if(msmp GREATER 1)
+        set(req REQUIRE_SMP)
+      endif()
+      hb_add_gate(NAME gate-${nn}-mutation-${fault} CHAPTER ${chapter} SMP ${msmp} ${req}
+                  KERNEL_ARGS "fault=${fault}" EXPECT_FAIL "${mregex}")
+    endforeach()
+  endif()
 endforeach()
 
 # `cmake --build build --target gates`: every QEMU gate; the book depends on it.

@@ -1,16 +1,14 @@
 #include "kernel/console.hpp"
 
-#include "arch/riscv/csr.hpp"
 #include "arch/riscv/sbi.hpp"
-#include "lib/spinlock.hpp"
+#include "kernel/irqlock.hpp"
 
 namespace hb::console {
 namespace {
 
-struct Pause {
-    void operator()() const { arch::cpu_relax(); }
-};
-constinit BasicSpinLock<Pause> g_lock;
+// Interrupts off while a line is written: a timer interrupt that prints on
+// this hart must not find the lock held by the code it interrupted.
+constinit IrqSpinLock g_lock;
 
 }  // namespace
 

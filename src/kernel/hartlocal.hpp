@@ -29,6 +29,9 @@ void init_hart_local(CpuId cpu, HartId hart);
 /// Points this hart's tp at `cpu`'s block.
 void install_hart_local(CpuId cpu);
 
+/// Is `hl` one of the HartLocal blocks (in range, aligned, self-pointing)?
+bool is_hart_local(const HartLocal* hl);
+
 /// This hart's block, through tp. Only valid after install_hart_local.
 HartLocal& this_hart_local();
 inline CpuId this_cpu() { return CpuId(this_hart_local().cpu); }

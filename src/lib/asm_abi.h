@@ -40,10 +40,18 @@
 #define HB_SYS_EXIT 0
 #define HB_SYS_CHECK_CONTEXT 1
 #define HB_SYS_NOP 2
+#define HB_SYS_YIELD 3
 
 /* sstatus bits used by assembly. */
 #define HB_SSTATUS_SPP 0x100
 #define HB_SSTATUS_SPIE 0x20
+#define HB_SSTATUS_SIE 0x2
+
+/* Task context (kernel/sched.hpp, switch.S): ra, sp, s0..s11. */
+#define HB_CTX_RA 0
+#define HB_CTX_SP 8
+#define HB_CTX_S(n) (16 + (n) * 8)
+#define HB_CTX_SIZE 112
 
 /* Kernel context saved by hb_user_enter: ra, s0..s11 (13 words, 16-aligned). */
 #define HB_KCTX_SIZE 112

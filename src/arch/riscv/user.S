@@ -37,3 +37,26 @@ hb_user_nop:
     li      a0, 0
     ecall
 /* [hb:end user_programs] */
+
+/* [hb:region user_worker] */
+/* hb_user_worker(a0 = n): chapter 04's user task. n rounds of: some
+ * arithmetic (so timer interrupts land in user mode too), then a
+ * CHECK_CONTEXT system call; then EXIT(0). */
+    .section .user.text, "ax"
+    .globl hb_user_worker
+    .balign 4
+hb_user_worker:
+    mv      s0, a0
+1:  beqz    s0, 3f
+    li      t0, 20000
+2:  addi    t0, t0, -1
+    bnez    t0, 2b
+    li      a7, HB_SYS_CHECK_CONTEXT
+    mv      a0, s0
+    ecall
+    addi    s0, s0, -1
+    j       1b
+3:  li      a7, HB_SYS_EXIT
+    li      a0, 0
+    ecall
+/* [hb:end user_worker] */
