@@ -35,6 +35,7 @@ struct CpuReport {
 };
 constinit CpuReport g_reports[kMaxCpus]{};
 constinit std::uint32_t g_guard_cpu = 0;
+constinit smp::SecondaryWork g_after = nullptr;
 // [hb:end report]
 
 // [hb:region syscall]
@@ -257,10 +258,16 @@ void measure_round_trip() {
                      rc == 0 ? ")" : ", bad exit)");
 }
 
+void secondary_program(CpuId cpu) {
+    cpu_program(cpu);
+    if (g_after != nullptr) g_after(cpu);
+}
+
 // [hb:region run]
-void run(const BootInfo& boot) {
+void run(const BootInfo& boot, smp::SecondaryWork after) {
+    g_after = after;
     prepare(boot);
-    ch02::bring_up(boot, &cpu_program);  // each secondary runs cpu_program
+    ch02::bring_up(boot, &secondary_program);  // each secondary runs cpu_program
     cpu_program(CpuId(0));               // and so does the boot CPU
     check_reports(boot);
     measure_round_trip();

@@ -6,6 +6,7 @@
 
 #include "kernel/boot.hpp"
 #include "kernel/hartlocal.hpp"
+#include "kernel/smp.hpp"
 #include "kernel/trap.hpp"
 
 namespace hb::ch03 {
@@ -36,6 +37,8 @@ void check_reports(const BootInfo& boot);
 void measure_round_trip();
 
 /// Everything above in order: chapter 03's contribution to later chapters.
-void run(const BootInfo& boot);
+/// Secondaries run cpu_program and then `after` (null: sleep), which is how
+/// a later chapter hands them its own per-CPU loop.
+void run(const BootInfo& boot, smp::SecondaryWork after = nullptr);
 
 }  // namespace hb::ch03

@@ -137,6 +137,7 @@ private:
     }
 
     MapError map_one(std::uint64_t va, std::uint64_t pa, std::uint64_t flags, int leaf_level) {
+        if (m_root == nullptr) return MapError::OutOfTables;  // the pool had no page for a root
         if (!canonical(va)) return MapError::NotCanonical;
         PageTable* table = m_root;
         for (int level = 2; level > leaf_level; --level) {

@@ -48,7 +48,7 @@ hb_user_nop:
 hb_user_worker:
     mv      s0, a0
 1:  beqz    s0, 3f
-    li      t0, 20000
+    li      t0, 200000
 2:  addi    t0, t0, -1
     bnez    t0, 2b
     li      a7, HB_SYS_CHECK_CONTEXT

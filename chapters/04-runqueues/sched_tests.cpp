@@ -1,0 +1,424 @@
+#include "sched_tests.hpp"
+
+#include <atomic>
+
+#include "arch/riscv/csr.hpp"
+#include "kernel/console.hpp"
+#include "kernel/hartlocal.hpp"
+#include "kernel/irqlock.hpp"
+#include "kernel/power.hpp"
+#include "kernel/selftest.hpp"
+#include "kernel/trap.hpp"
+#include "kernel/wait.hpp"
+#include "lib/percpu_layout.hpp"
+#include "traps.hpp"
+
+extern "C" void hb_user_worker();
+
+namespace hb::ch04 {
+namespace {
+
+using sched::Task;
+
+constexpr std::uint32_t kPinnedRounds = 40;
+constexpr std::uint64_t kUserRounds = 6;
+constexpr std::uint64_t kTestTimeoutUs = 20'000'000;
+constexpr std::uint64_t kExecWindowUs = 2'000'000;
+constexpr std::uint64_t kHogWindowUs = 500'000;
+constexpr std::uint32_t kPingPongYields = 2000;
+
+constinit const BootInfo* g_boot = nullptr;
+constinit Continuation g_next = nullptr;
+
+std::uint32_t cpu_count() { return g_boot->topology.cpu_count(); }
+
+/// Waits as a task: yield until `ready()` or the deadline. The CPU runs other
+/// tasks or its idle task (WFI) meanwhile; the timer belongs to the scheduler
+/// now, so wait_until (which re-arms it) is for boot code only.
+template <typename Pred>
+bool task_wait(Pred&& ready, std::uint64_t timeout_us) {
+    const std::uint64_t deadline = now_ticks() + us_to_ticks(timeout_us);
+    while (!ready()) {
+        if (now_ticks() >= deadline) return ready();
+        sched::yield();
+    }
+    return true;
+}
+
+void spawn_or_fail(const char* test, const char* name, void (*fn)(std::uint64_t), std::uint64_t arg,
+                   QosClass qos, CpuId cpu) {
+    const sched::SpawnError e = sched::spawn(name, fn, arg, qos, cpu);
+    selftest::check(e == sched::SpawnError::None, test, "spawn ", name, " on cpu", cpu, ": ",
+                    sched::spawn_error_name(e));
+}
+
+// ---------------------------------------------------------------- QoS order
+constinit std::atomic<std::uint32_t> g_seq{0};
+constinit std::atomic<std::uint32_t> g_qos_seen[kQosClassCount]{};
+constinit std::atomic<std::uint32_t> g_qos_done{0};
+
+void qos_probe(std::uint64_t qos) {
+    g_qos_seen[qos].store(g_seq.fetch_add(1) + 1, std::memory_order_relaxed);
+    g_qos_done.fetch_add(1, std::memory_order_release);
+}
+
+// ------------------------------------------------------- pinned + user tasks
+// [hb:region pinned]
+struct PinnedResult {
+    std::atomic<std::uint32_t> done{0};
+    std::uint32_t home = 0;
+    std::uint32_t runs = 0;
+    std::uint32_t wrong_cpu = 0;
+    std::uint64_t user_exit = ~std::uint64_t{0};
+    std::uint32_t user_checks_ok = 0;
+    std::uint32_t user_checks_bad = 0;
+};
+constexpr std::uint32_t kPinnedPerCpu = 3;  // two kernel tasks and one user task
+constinit PinnedResult g_pinned[kMaxCpus * kPinnedPerCpu]{};
+
+void pinned_kernel(std::uint64_t idx) {
+    PinnedResult& r = g_pinned[idx];
+    for (std::uint32_t i = 0; i < kPinnedRounds; ++i) {
+        if (sched::current_cpu().raw() != r.home) ++r.wrong_cpu;
+        ++r.runs;
+        sched::yield();
+    }
+    r.done.store(1, std::memory_order_release);
+}
+
+void pinned_user(std::uint64_t idx) {
+    PinnedResult& r = g_pinned[idx];
+    Task* self = sched::current_task();
+    r.user_exit = trap::run_user(&hb_user_worker, sched::task_user_stack_top(*self), kUserRounds);
+    if (sched::current_cpu().raw() != r.home) ++r.wrong_cpu;
+    r.done.store(1, std::memory_order_release);
+}
+// [hb:end pinned]
+
+// [hb:region user_syscall]
+/// Chapter 04's system calls: CHECK_CONTEXT now asks "am I on the trap
+/// stack of the task that is running?" (the hart's trap stack follows the
+/// task at every switch), and YIELD.
+std::uint64_t syscall(trap::TrapFrame& f) {
+    Task* t = sched::current_task();
+    if (f.x[17] == HB_SYS_YIELD) {
+        sched::yield();
+        return 0;
+    }
+    if (f.x[17] != HB_SYS_CHECK_CONTEXT || t == nullptr) return ~std::uint64_t{0};
+    volatile std::uint8_t probe = 0;
+    const auto sp = reinterpret_cast<std::uintptr_t>(&probe);
+    PinnedResult& r = g_pinned[t->arg];
+    const bool on_trap_stack = sp >= sched::task_trap_stack_bottom(*t) && sp < t->trap_stack_top;
+    const bool user_sp_own =
+        f.x[2] > sched::task_user_stack_bottom(*t) && f.x[2] <= sched::task_user_stack_top(*t);
+    const bool right_cpu = sched::current_cpu().raw() == r.home;
+    if (on_trap_stack && user_sp_own && right_cpu) {
+        ++r.user_checks_ok;
+        return 0;
+    }
+    ++r.user_checks_bad;
+    return 1;
+}
+// [hb:end user_syscall]
+
+// ------------------------------------------------------------------ smp exec
+// [hb:region exec_probe]
+constinit std::atomic<std::uint32_t> g_inside{0};
+constinit std::atomic<std::uint32_t> g_all_inside{0};
+constinit std::atomic<std::uint32_t> g_exec_done{0};
+constinit std::uint32_t g_exec_max[kMaxCpus]{};
+
+/// One per CPU. With interrupts off the probe cannot be preempted, so
+/// "inside" means "running on its CPU right now". It waits (bounded by
+/// time) until it sees every CPU's probe inside at the same instant.
+void exec_probe(std::uint64_t cpu) {
+    {
+        InterruptsOff off;
+        const std::uint32_t n = cpu_count();
+        g_inside.fetch_add(1, std::memory_order_acq_rel);
+        const std::uint64_t deadline = now_ticks() + us_to_ticks(kExecWindowUs);
+        std::uint32_t max = 0;
+        while (now_ticks() < deadline) {
+            const std::uint32_t v = g_inside.load(std::memory_order_acquire);
+            if (v > max) max = v;
+            if (v == n) g_all_inside.store(1, std::memory_order_release);
+            if (g_all_inside.load(std::memory_order_acquire) != 0) break;
+            arch::cpu_relax();
+        }
+        g_exec_max[cpu] = max;
+        g_inside.fetch_sub(1, std::memory_order_acq_rel);
+    }
+    g_exec_done.fetch_add(1, std::memory_order_release);
+}
+// [hb:end exec_probe]
+
+// ------------------------------------------------------------ preemption
+// [hb:region hog]
+constinit std::atomic<std::uint64_t> g_witness[kMaxCpus]{};
+constinit std::atomic<std::uint32_t> g_hog_done[kMaxCpus]{};
+constinit bool g_hog_preempted[kMaxCpus]{};
+
+/// Never yields. It can only see the witness (same CPU, same class) make
+/// progress if a timer tick took the CPU away from it.
+void hog(std::uint64_t cpu) {
+    const std::uint64_t start = g_witness[cpu].load(std::memory_order_relaxed);
+    const std::uint64_t deadline = now_ticks() + us_to_ticks(kHogWindowUs);
+    while (now_ticks() < deadline && g_witness[cpu].load(std::memory_order_relaxed) == start) {
+        arch::cpu_relax();
+    }
+    g_hog_preempted[cpu] = g_witness[cpu].load(std::memory_order_relaxed) != start;
+    g_hog_done[cpu].store(1, std::memory_order_release);
+}
+
+void witness(std::uint64_t cpu) {
+    while (g_hog_done[cpu].load(std::memory_order_acquire) == 0) {
+        g_witness[cpu].fetch_add(1, std::memory_order_relaxed);
+        sched::yield();
+    }
+}
+// [hb:end hog]
+
+// --------------------------------------------------------- measurements
+constinit std::atomic<std::uint32_t> g_pingpong_done{0};
+constinit std::uint64_t g_pingpong_start = 0;
+constinit std::uint64_t g_pingpong_end = 0;
+
+void pingpong(std::uint64_t) {
+    if (g_pingpong_start == 0) g_pingpong_start = now_ticks();
+    for (std::uint32_t i = 0; i < kPingPongYields; ++i) sched::yield();
+    if (g_pingpong_done.fetch_add(1) + 1 == 2) g_pingpong_end = now_ticks();
+}
+
+// [hb:region primes]
+// The scaling workload (the seed's): count primes in [2, 3,000,000) in
+// blocks of 10,000 dealt round-robin to one task per CPU.
+constexpr std::uint64_t kPrimeLimit = 3'000'000;
+constexpr std::uint64_t kPrimeBlock = 10'000;
+constexpr std::uint64_t kPrimeCount = 216'816;  // pi(3,000,000)
+constinit std::atomic<std::uint64_t> g_prime_total{0};
+constinit std::atomic<std::uint32_t> g_prime_done{0};
+
+bool is_prime(std::uint64_t n) {
+    if (n < 2) return false;
+    if (n % 2 == 0) return n == 2;
+    for (std::uint64_t d = 3; d * d <= n; d += 2) {
+        if (n % d == 0) return false;
+    }
+    return true;
+}
+
+void prime_worker(std::uint64_t idx) {
+    const std::uint64_t stride = cpu_count();
+    std::uint64_t count = 0;
+    for (std::uint64_t block = idx; block * kPrimeBlock < kPrimeLimit; block += stride) {
+        const std::uint64_t end = (block + 1) * kPrimeBlock < kPrimeLimit ? (block + 1) * kPrimeBlock : kPrimeLimit;
+        for (std::uint64_t n = block * kPrimeBlock; n < end; ++n) count += is_prime(n) ? 1 : 0;
+    }
+    g_prime_total.fetch_add(count, std::memory_order_relaxed);
+    g_prime_done.fetch_add(1, std::memory_order_release);
+}
+// [hb:end primes]
+
+void check_qos_order() {
+    constexpr const char* kName = "qos order";
+    selftest::check(task_wait([] { return g_qos_done.load(std::memory_order_acquire) == kQosClassCount; },
+                              kTestTimeoutUs),
+                    kName, "qos probes did not all run");
+    for (std::uint32_t q = 1; q < kQosClassCount; ++q) {
+        selftest::check(g_qos_seen[q - 1].load() < g_qos_seen[q].load(), kName, qos_name(static_cast<QosClass>(q - 1)),
+                        " ran ", g_qos_seen[q - 1].load(), "th, after ", qos_name(static_cast<QosClass>(q)), " (",
+                        g_qos_seen[q].load(), "th)");
+    }
+    selftest::pass(kName);
+}
+
+void check_runqueue_percpu() {
+    constexpr const char* kName = "runqueue percpu";
+    const std::uint32_t n = cpu_count();
+    trap::set_syscall_handler(&syscall);
+    for (std::uint32_t c = 0; c < n; ++c) {
+        for (std::uint32_t k = 0; k < kPinnedPerCpu; ++k) {
+            const std::uint32_t idx = c * kPinnedPerCpu + k;
+            g_pinned[idx].home = c;
+            spawn_or_fail(kName, k == 2 ? "user" : "pinned", k == 2 ? &pinned_user : &pinned_kernel, idx,
+                          QosClass::Normal, CpuId(c));
+        }
+    }
+    const bool all = task_wait(
+        [&] {
+            for (std::uint32_t i = 0; i < n * kPinnedPerCpu; ++i) {
+                if (g_pinned[i].done.load(std::memory_order_acquire) == 0) return false;
+            }
+            return true;
+        },
+        kTestTimeoutUs);
+    selftest::check(all, kName, "not every pinned task finished within 20 s");
+    std::uint64_t user_ticks = 0;
+    for (std::uint32_t i = 0; i < n * kPinnedPerCpu; ++i) {
+        const PinnedResult& r = g_pinned[i];
+        selftest::check(r.wrong_cpu == 0, kName, "a task of cpu", r.home, " ran on another cpu ", r.wrong_cpu, " times");
+        if (i % kPinnedPerCpu == 2) {
+            selftest::check(r.user_exit == 0 && r.user_checks_ok == kUserRounds && r.user_checks_bad == 0, kName,
+                            "user task on cpu", r.home, ": ", r.user_checks_ok, " good and ", r.user_checks_bad,
+                            " bad trap contexts, exit ", r.user_exit);
+        } else {
+            selftest::check(r.runs == kPinnedRounds, kName, "task on cpu", r.home, " ran ", r.runs, " rounds");
+        }
+    }
+    for (std::uint32_t c = 0; c < n; ++c) user_ticks += sched::stats(CpuId(c)).user_ticks;
+    console::println("KINIT: sched: ", n * kPinnedPerCpu, " pinned tasks ran only on their cpus; ", user_ticks,
+                     " ticks preempted user mode");
+    selftest::pass(kName);
+}
+
+void check_smp_exec() {
+    constexpr const char* kName = "smp exec";
+    const std::uint32_t n = cpu_count();
+    for (std::uint32_t c = 0; c < n; ++c) spawn_or_fail(kName, "exec", &exec_probe, c, QosClass::Interactive, CpuId(c));
+    selftest::check(task_wait([&] { return g_exec_done.load(std::memory_order_acquire) == n; }, kTestTimeoutUs),
+                    kName, "exec probes did not finish");
+    std::uint32_t max = 0;
+    for (std::uint32_t c = 0; c < n; ++c) max = g_exec_max[c] > max ? g_exec_max[c] : max;
+    selftest::check(g_all_inside.load() != 0 && max == n, kName, "at most ", max, " of ", n,
+                    " cpus ran their probe at the same time");
+    selftest::pass(kName);
+}
+
+void check_ticks() {
+    constexpr const char* kName = "per-hart ticks";
+    const std::uint32_t n = cpu_count();
+    std::uint64_t before[kMaxCpus]{};
+    for (std::uint32_t c = 0; c < n; ++c) before[c] = sched::stats(CpuId(c)).ticks;
+    for (std::uint32_t c = 0; c < n; ++c) {
+        spawn_or_fail(kName, "hog", &hog, c, QosClass::Normal, CpuId(c));
+        spawn_or_fail(kName, "witness", &witness, c, QosClass::Normal, CpuId(c));
+    }
+    const bool done = task_wait(
+        [&] {
+            for (std::uint32_t c = 0; c < n; ++c) {
+                if (g_hog_done[c].load(std::memory_order_acquire) == 0) return false;
+            }
+            return true;
+        },
+        kTestTimeoutUs);
+    selftest::check(done, kName, "hogs did not finish");
+    // Let at least 20 tick periods pass, then every hart must have counted
+    // ticks of its own (the counter is per CPU, bumped by that CPU's handler).
+    const std::uint64_t until = now_ticks() + us_to_ticks(20 * sched::kTickUs);
+    task_wait([&] { return now_ticks() >= until; }, kTestTimeoutUs);
+    for (std::uint32_t c = 0; c < n; ++c) {
+        const std::uint64_t got = sched::stats(CpuId(c)).ticks - before[c];
+        selftest::check(got >= 10, kName, "cpu", c, " took only ", got, " timer ticks in 20 tick periods");
+        selftest::check(g_hog_preempted[c], kName, "cpu", c, ": a task that never yields was not preempted");
+    }
+    selftest::pass(kName);
+}
+
+// [hb:region cpuid_counterfactual]
+void check_cpuid_fallback() {
+    constexpr const char* kName = "cpuid fallback counterfactual";
+    const std::uint64_t before = sched::cpuid_fallbacks();
+    selftest::check(before == 0, kName, "the fallback fired ", before, " times in normal operation");
+    CpuId first{};
+    CpuId second{};
+    HartLocal* tp_after = nullptr;
+    const CpuId expected = sched::current_task()->home;
+    {
+        // Interrupts off: trap entry relies on tp, and it is garbage now.
+        InterruptsOff off;
+        asm volatile("mv tp, %0" ::"r"(0x1000) : "memory");  // corrupt the fast path once
+        first = sched::current_cpu();                         // must fall back, and repair tp
+        second = sched::current_cpu();                        // must take the fast path again
+        asm volatile("mv %0, tp" : "=r"(tp_after));
+    }
+    const std::uint64_t fired = sched::cpuid_fallbacks() - before;
+    selftest::check(first == expected && second == expected, kName, "got cpu", first, " then cpu", second,
+                    ", expected cpu", expected);
+    selftest::check(fired == 1, kName, "fallback fired ", fired, " times, expected exactly 1");
+    selftest::check(tp_after == &hart_local(expected), kName, "tp was not repaired");
+    selftest::pass(kName);
+}
+// [hb:end cpuid_counterfactual]
+
+void measure() {
+    spawn_or_fail("measure", "ping", &pingpong, 0, QosClass::Realtime, CpuId(0));
+    spawn_or_fail("measure", "pong", &pingpong, 1, QosClass::Realtime, CpuId(0));
+    if (task_wait([] { return g_pingpong_done.load() == 2; }, kTestTimeoutUs)) {
+        console::println("KINIT: context switch: ", ticks_to_ns(g_pingpong_end - g_pingpong_start) / (2 * kPingPongYields),
+                         " ns per yield (task -> scheduler -> task, ", 2 * kPingPongYields, " yields on cpu0)");
+    }
+    if (!g_boot->args.has("bench", "primes")) return;
+    const std::uint32_t n = cpu_count();
+    const std::uint64_t t0 = now_ticks();
+    for (std::uint32_t c = 0; c < n; ++c) spawn_or_fail("bench", "primes", &prime_worker, c, QosClass::Normal, CpuId(c));
+    task_wait([&] { return g_prime_done.load(std::memory_order_acquire) == n; }, 600'000'000);
+    const std::uint64_t us = ticks_to_us(now_ticks() - t0);
+    const std::uint64_t total = g_prime_total.load();
+    console::println("KINIT: bench primes: cpus=", n, " count=", total, total == kPrimeCount ? " (correct)" : " (WRONG)",
+                     " us=", us);
+}
+
+void controller(std::uint64_t) {
+    check_qos_order();
+    check_runqueue_percpu();
+    if (cpu_count() > 1) check_smp_exec();
+    check_ticks();
+    check_cpuid_fallback();
+    if (g_next != nullptr) g_next(*g_boot);
+    measure();
+    power_off(ExitStatus::Success);
+}
+
+void enter_scheduler(CpuId) { sched::run_scheduler(); }
+
+}  // namespace
+
+// [hb:region reject_full]
+void selftest_reject_enqueue_full() {
+    constexpr const char* kName = "test_reject_enqueue_full";
+    sched::RunQueue& rq = sched::runqueue(CpuId(0));
+    const RunQueueCounters c0 = rq.counters();
+    const std::uint32_t cap = static_cast<std::uint32_t>(kRunQueueCapacityPerClass);
+    // Identities beyond the task table: nothing can ever run them, and the
+    // boot CPU's scheduler has not started, so nothing dequeues them.
+    for (std::uint32_t i = 0; i < cap; ++i) {
+        selftest::check(rq.enqueue(TaskId(1000 + i), QosClass::Background) == EnqueueOutcome::Accepted, kName,
+                        "enqueue ", i, " of ", cap, " refused");
+    }
+    const EnqueueOutcome over = rq.enqueue(TaskId(9999), QosClass::Background);
+    selftest::check(over == EnqueueOutcome::RejectedFull, kName, "enqueue past capacity: ", enqueue_outcome_name(over));
+    selftest::check(rq.counters().rejected == c0.rejected + 1, kName, "rejection not counted");
+    // Nothing lost, nothing duplicated: exactly the accepted ones, in order.
+    for (std::uint32_t i = 0; i < cap; ++i) {
+        RunnableTask t{};
+        selftest::check(rq.pick_next(t) && t.task == TaskId(1000 + i), kName, "drain ", i, " got task ", t.task);
+    }
+    RunnableTask extra{};
+    selftest::check(!rq.pick_next(extra), kName, "the rejected task was queued anyway");
+    selftest::pass(kName);
+}
+// [hb:end reject_full]
+
+void spawn_controller(const BootInfo& boot, Continuation next) {
+    g_boot = &boot;
+    g_next = next;
+    // All on the boot CPU before its scheduler starts, in the reverse of
+    // their urgency: the controller (Background) first, then the probes.
+    spawn_or_fail("qos order", "controller", &controller, 0, QosClass::Background, CpuId(0));
+    for (std::uint32_t q = kQosClassCount; q-- > 0;) {
+        spawn_or_fail("qos order", "qos", &qos_probe, q, static_cast<QosClass>(q), CpuId(0));
+    }
+}
+
+// [hb:region run]
+void run(const BootInfo& boot, Continuation next) {
+    sched::init(boot);
+    ch03::run(boot, &enter_scheduler);  // secondaries: chapter 03, then their scheduler
+    selftest_reject_enqueue_full();
+    spawn_controller(boot, next);
+    sched::run_scheduler();  // the boot CPU schedules too; the controller powers off
+}
+// [hb:end run]
+
+}  // namespace hb::ch04

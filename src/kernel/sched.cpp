@@ -1,0 +1,314 @@
+#include "kernel/sched.hpp"
+
+#include "arch/riscv/csr.hpp"
+#include "arch/riscv/sbi.hpp"
+#include "kernel/console.hpp"
+#include "kernel/fault.hpp"
+#include "kernel/hartlocal.hpp"
+#include "kernel/power.hpp"
+#include "kernel/stacks.hpp"
+#include "kernel/trap.hpp"
+#include "kernel/wait.hpp"
+
+extern "C" void hb_context_switch(hb::sched::Context* from, hb::sched::Context* to);
+extern "C" char hb_task_trampoline[];
+
+namespace {
+struct alignas(4096) UserStack {
+    std::uint8_t bytes[4096];
+};
+}  // namespace
+
+// Every task owns a kernel stack and a trap stack (guard pages included,
+// mapped by vm like every slot in .stacks) and one user stack page.
+extern "C" {
+[[gnu::section(".stacks")]] constinit hb::StackSlot hb_task_stacks[hb::sched::kMaxTasks];
+[[gnu::section(".stacks")]] constinit hb::StackSlot hb_task_trap_stacks[hb::sched::kMaxTasks];
+[[gnu::section(".user.stack")]] constinit UserStack hb_task_user_stacks[hb::sched::kMaxTasks];
+}
+
+namespace hb::sched {
+namespace {
+
+// [hb:region percpu]
+/// The richer per-CPU block: everything the scheduler keeps per CPU.
+/// Only its own CPU touches it, except `rq`, whose lock is the one
+/// cross-CPU boundary (remote spawns enqueue through it).
+struct PerCpu {
+    RunQueue rq;
+    Task* current = nullptr;  ///< the task running on this CPU, or null in the scheduler loop
+    Task idle;                ///< runs when the runqueue is empty; sleeps in WFI
+    Context scheduler{};      ///< the scheduler loop's own context
+    std::atomic<std::uint64_t> ticks{0};
+    std::uint64_t user_ticks = 0;
+    std::uint64_t switches = 0;
+    std::uint64_t idle_wakeups = 0;
+};
+// [hb:end percpu]
+
+constinit PerCpu g_cpu[kMaxCpus]{};
+constinit Task g_tasks[kMaxTasks]{};
+constinit IrqSpinLock g_task_table_lock;
+constinit std::atomic<std::uint64_t> g_fallbacks{0};
+constinit std::uint32_t g_cpu_count = 1;
+// Mutation test `serialize-scheduler`: one lock around every CPU's task
+// execution, the "big scheduler lock" that makes SMP a time-sharing of one.
+constinit BasicSpinLock<PauseRelax> g_big_lock;
+constinit bool g_serialize = false;
+constinit bool g_no_preempt = false;
+
+PerCpu& this_percpu() { return g_cpu[current_cpu().raw()]; }
+
+void build_context(Task& t) {
+    const std::uint32_t index = static_cast<std::uint32_t>(&t - g_tasks);
+    const auto top = reinterpret_cast<std::uintptr_t>(&hb_task_stacks[index].stack[0]) + kStackSize;
+    t.ctx = Context{};
+    t.ctx.ra = reinterpret_cast<std::uintptr_t>(hb_task_trampoline);
+    t.ctx.sp = top;
+    t.ctx.s[0] = reinterpret_cast<std::uintptr_t>(&t);
+    t.trap_stack_top = reinterpret_cast<std::uintptr_t>(&hb_task_trap_stacks[index].stack[0]) + kStackSize;
+    t.kernel_context = 0;
+}
+
+[[noreturn]] void invariant_broken(const char* what, TaskId id) {
+    console::println("KINIT: FAIL scheduler invariant on cpu", current_cpu(), ": ", what, " (task ", id, ")");
+    power_off(ExitStatus::Failure);
+}
+
+// [hb:region switch_to]
+/// Runs `t` on this CPU until it gives the CPU back (yield, preemption,
+/// exit). The per-task halves of HartLocal go with it: where its user-mode
+/// traps land, and its parked kernel context while it is in user mode.
+void switch_to(PerCpu& pc, Task& t, CpuId cpu) {
+    HartLocal& hl = hart_local(cpu);
+    t.state.store(static_cast<std::uint32_t>(TaskState::Running), std::memory_order_relaxed);
+    t.on_cpu.store(cpu.raw(), std::memory_order_relaxed);
+    ++t.switches_in;
+    ++pc.switches;
+    pc.current = &t;
+    hl.trap_stack_top = t.trap_stack_top;
+    hl.kernel_context = t.kernel_context;
+    hb_context_switch(&pc.scheduler, &t.ctx);
+    t.kernel_context = hl.kernel_context;
+    pc.current = nullptr;
+    t.on_cpu.store(kMaxCpus, std::memory_order_relaxed);
+}
+// [hb:end switch_to]
+
+/// Back to the scheduler loop from the running task (interrupts are off).
+void switch_to_scheduler(PerCpu& pc) {
+    Task* t = pc.current;
+    hb_context_switch(&t->ctx, &pc.scheduler);
+}
+
+// [hb:region tick]
+bool on_interrupt(trap::TrapFrame& f) {
+    if (f.scause != static_cast<std::uint64_t>(trap::Cause::SupervisorTimer)) return false;
+    PerCpu& pc = this_percpu();
+    pc.ticks.fetch_add(1, std::memory_order_relaxed);
+    if (trap::from_user(f)) ++pc.user_ticks;
+    sbi::set_timer(now_ticks() + us_to_ticks(kTickUs));  // also clears this tick
+    // Preemption: the interrupted task, whether it was in user or kernel
+    // mode, goes back to the scheduler; its trap frame stays on its own
+    // stack until it is resumed and returns from this trap.
+    if (pc.current != nullptr && !g_no_preempt) switch_to_scheduler(pc);
+    return true;
+}
+// [hb:end tick]
+
+void idle_main(std::uint64_t) {
+    // Interrupts are on: WFI returns once the next tick (or, from chapter 05,
+    // an IPI) is pending. Then give the CPU back so the scheduler looks at
+    // the runqueue again; the tick would preempt us anyway, but idle does not
+    // depend on preemption to notice new work.
+    for (;;) {
+        ++this_percpu().idle_wakeups;
+        arch::wait_for_interrupt();
+        yield();
+    }
+}
+
+}  // namespace
+
+const char* spawn_error_name(SpawnError e) {
+    switch (e) {
+    case SpawnError::None: return "none";
+    case SpawnError::NoFreeTask: return "no-free-task";
+    case SpawnError::BadCpu: return "bad-cpu";
+    case SpawnError::QueueFull: return "queue-full";
+    }
+    return "?";
+}
+
+RunQueue& runqueue(CpuId cpu) { return g_cpu[cpu.raw()].rq; }
+Task* current_task() { return this_percpu().current; }
+Task* task_by_id(TaskId id) { return id.raw() < kMaxTasks ? &g_tasks[id.raw()] : nullptr; }
+
+CpuStats stats(CpuId cpu) {
+    const PerCpu& pc = g_cpu[cpu.raw()];
+    return {pc.ticks.load(std::memory_order_relaxed), pc.user_ticks, pc.switches, pc.idle_wakeups};
+}
+
+std::uintptr_t task_user_stack_bottom(const Task& t) {
+    return reinterpret_cast<std::uintptr_t>(&hb_task_user_stacks[&t - g_tasks]);
+}
+std::uintptr_t task_user_stack_top(const Task& t) { return task_user_stack_bottom(t) + sizeof(UserStack); }
+std::uintptr_t task_trap_stack_bottom(const Task& t) {
+    return reinterpret_cast<std::uintptr_t>(&hb_task_trap_stacks[&t - g_tasks].stack[0]);
+}
+
+bool locate_task_stack(std::uintptr_t addr, Task*& task, bool& trap_stack) {
+    const auto k = reinterpret_cast<std::uintptr_t>(hb_task_stacks);
+    const auto tr = reinterpret_cast<std::uintptr_t>(hb_task_trap_stacks);
+    const std::uintptr_t span = kMaxTasks * kStackSlotSize;
+    if (addr >= k && addr < k + span) {
+        task = &g_tasks[(addr - k) / kStackSlotSize];
+        trap_stack = false;
+        return true;
+    }
+    if (addr >= tr && addr < tr + span) {
+        task = &g_tasks[(addr - tr) / kStackSlotSize];
+        trap_stack = true;
+        return true;
+    }
+    return false;
+}
+
+// [hb:region current_cpu_impl]
+CpuId current_cpu() {
+    HartLocal* hl;
+    asm volatile("mv %0, tp" : "=r"(hl));
+    if (is_hart_local(hl)) return CpuId(hl->cpu);  // the fast path
+
+    // Fallback: work out the CPU from the stack we are running on.
+    volatile std::uint8_t probe = 0;
+    const auto sp = reinterpret_cast<std::uintptr_t>(&probe);
+    CpuId cpu{};
+    const StackLocation where = locate_stack(sp);
+    Task* task = nullptr;
+    bool trap_stack = false;
+    if (where.found) {
+        cpu = where.cpu;  // a per-CPU stack names its CPU
+    } else if (locate_task_stack(sp, task, trap_stack) &&
+               task->on_cpu.load(std::memory_order_relaxed) < kMaxCpus) {
+        cpu = CpuId(task->on_cpu.load(std::memory_order_relaxed));  // set by this CPU's scheduler
+    } else {
+        console::println("KINIT: FAIL current_cpu: tp ", Hex{reinterpret_cast<std::uintptr_t>(hl)},
+                         " is no HartLocal and sp ", Hex{sp}, " is on no known stack");
+        power_off(ExitStatus::Failure);
+    }
+    install_hart_local(cpu);  // repair tp
+    g_fallbacks.fetch_add(1, std::memory_order_relaxed);
+    return cpu;
+}
+std::uint64_t cpuid_fallbacks() { return g_fallbacks.load(std::memory_order_relaxed); }
+// [hb:end current_cpu_impl]
+
+void init(const BootInfo& boot) {
+    g_cpu_count = boot.topology.cpu_count();
+    g_serialize = fault_injected("serialize-scheduler");
+    g_no_preempt = fault_injected("no-preempt");
+    for (std::uint32_t c = 0; c < g_cpu_count; ++c) {
+        // The idle tasks live outside the task table; they are built like any
+        // task but never queued: the scheduler picks idle when the queue is empty.
+        Task& idle = g_cpu[c].idle;
+        idle.id = TaskId(kMaxTasks + c);
+        idle.qos = QosClass::Background;
+        idle.home = CpuId(c);
+        idle.entry = &idle_main;
+        idle.name = "idle";
+    }
+    trap::set_interrupt_handler(&on_interrupt);
+}
+
+SpawnError spawn(const char* name, void (*entry)(std::uint64_t), std::uint64_t arg, QosClass qos, CpuId home,
+                 Task** out) {
+    if (home.raw() >= g_cpu_count) return SpawnError::BadCpu;
+    Task* t = nullptr;
+    {
+        LockGuard guard(g_task_table_lock);
+        for (auto& cand : g_tasks) {
+            if (cand.state.load(std::memory_order_relaxed) == static_cast<std::uint32_t>(TaskState::Free)) {
+                t = &cand;
+                t->state.store(static_cast<std::uint32_t>(TaskState::Runnable), std::memory_order_relaxed);
+                break;
+            }
+        }
+    }
+    if (t == nullptr) return SpawnError::NoFreeTask;
+    t->id = TaskId(static_cast<std::uint32_t>(t - g_tasks));
+    t->qos = qos;
+    t->home = home;
+    t->entry = entry;
+    t->arg = arg;
+    t->name = name;
+    t->switches_in = 0;
+    t->on_cpu.store(kMaxCpus, std::memory_order_relaxed);
+    build_context(*t);
+    // The runqueue lock's release publishes the task's fields to the home
+    // CPU, whose pick_next takes the same lock.
+    if (runqueue(home).enqueue(t->id, qos) != EnqueueOutcome::Accepted) {
+        t->state.store(static_cast<std::uint32_t>(TaskState::Free), std::memory_order_release);
+        return SpawnError::QueueFull;
+    }
+    if (out != nullptr) *out = t;
+    return SpawnError::None;
+}
+
+void yield() {
+    InterruptsOff off;  // no tick while we switch
+    switch_to_scheduler(this_percpu());
+}
+
+void exit_task() {
+    HB_CSR_CLEAR(sstatus, arch::kSstatusSie);
+    PerCpu& pc = this_percpu();
+    pc.current->state.store(static_cast<std::uint32_t>(TaskState::Exited), std::memory_order_release);
+    switch_to_scheduler(pc);
+    for (;;) {
+    }
+}
+
+// [hb:region scheduler_loop]
+void run_scheduler() {
+    const CpuId cpu = current_cpu();
+    PerCpu& pc = g_cpu[cpu.raw()];
+    build_context(pc.idle);
+    // The idle task has no table slot: its stacks are this CPU's trap slot
+    // (never used by a task) and its kernel stack is... also per CPU.
+    pc.idle.ctx.sp = stack_top(StackKind::Trap, cpu);
+    pc.idle.trap_stack_top = stack_top(StackKind::Trap, cpu) - kStackSize / 2;
+
+    HB_CSR_SET(sie, arch::kSieStie);
+    sbi::set_timer(now_ticks() + us_to_ticks(kTickUs));
+    for (;;) {
+        RunnableTask next{};
+        Task* t = &pc.idle;
+        if (pc.rq.pick_next(next)) t = task_by_id(next.task);
+        if (g_serialize) g_big_lock.lock();
+        switch_to(pc, *t, cpu);
+        if (g_serialize) g_big_lock.unlock();
+        if (t == &pc.idle) continue;
+        const auto state = static_cast<TaskState>(t->state.load(std::memory_order_relaxed));
+        if (state == TaskState::Exited) {
+            // Its stacks are no longer in use: the slot can be reused.
+            t->state.store(static_cast<std::uint32_t>(TaskState::Free), std::memory_order_release);
+        } else if (state == TaskState::Running) {
+            t->state.store(static_cast<std::uint32_t>(TaskState::Runnable), std::memory_order_relaxed);
+            // Cannot be refused: kMaxTasks <= capacity (static_assert in sched.hpp).
+            if (pc.rq.enqueue(t->id, t->qos) != EnqueueOutcome::Accepted) {
+                invariant_broken("requeue refused", t->id);
+            }
+        }
+    }
+}
+// [hb:end scheduler_loop]
+
+}  // namespace hb::sched
+
+// First C++ of every task (switch.S's trampoline jumps here).
+extern "C" [[noreturn]] void hb_task_start(hb::sched::Task* t) {
+    HB_CSR_SET(sstatus, hb::arch::kSstatusSie);  // tasks run with interrupts on
+    t->entry(t->arg);
+    hb::sched::exit_task();
+}
