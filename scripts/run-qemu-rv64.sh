@@ -10,7 +10,7 @@
 #   --gdb           start halted with a gdb stub and print the gdb command
 #   --append ARGS   kernel command line (/chosen/bootargs), e.g. fault=skip-hart-start
 #   --accel single  single-threaded TCG (one host thread for every hart);
-#                   multi = one host thread per hart (QEMU's default)
+#                   multi = one host thread per hart (the default here)
 #   --kernel ELF    boot this file instead of the chapter's kernel.elf
 #   --serial-log F  harness mode: no display, no monitor, serial output to F
 #   --print-cmd     print the QEMU command line and exit
@@ -63,8 +63,10 @@ command -v "$QEMU" >/dev/null 2>&1 || die 3 "$QEMU not found; run scripts/instal
 cmd=("$QEMU" -machine virt -bios default -m 256M -smp "$smp" -kernel "$kernel"
      -global virtio-mmio.force-legacy=false)
 [[ -n "$append" ]] && cmd+=(-append "$append")
-case "$accel" in
-  "")     ;;
+# Multi-threaded TCG (one host thread per hart) is asked for explicitly:
+# measured here, QEMU 7.2 without -accel ran two harts' CPU-bound work no
+# faster than one (0.33 s vs 0.34 s of prime counting), with it 1.5x faster.
+case "${accel:-multi}" in
   single) cmd+=(-accel tcg,thread=single) ;;  # all harts take turns on one host thread
   multi)  cmd+=(-accel tcg,thread=multi) ;;
   *)      die 2 "--accel must be single or multi, got '$accel'" ;;

@@ -23,8 +23,12 @@ using sched::Task;
 constexpr std::uint32_t kPinnedRounds = 40;
 constexpr std::uint64_t kUserRounds = 6;
 constexpr std::uint64_t kTestTimeoutUs = 20'000'000;
-constexpr std::uint64_t kExecWindowUs = 2'000'000;
-constexpr std::uint64_t kHogWindowUs = 500'000;
+// Generous bounds: they only matter when something is broken, and a loaded
+// host (four harts on two cores, other gates running) can stall a hart for
+// a long while. Success never waits for them.
+constexpr std::uint64_t kExecWindowUs = 10'000'000;
+constexpr std::uint64_t kHogWindowUs = 10'000'000;
+constexpr std::uint64_t kHogTicks = 3;
 constexpr std::uint32_t kPingPongYields = 2000;
 
 constinit const BootInfo* g_boot = nullptr;
@@ -160,11 +164,17 @@ constinit std::atomic<std::uint32_t> g_hog_done[kMaxCpus]{};
 constinit bool g_hog_preempted[kMaxCpus]{};
 
 /// Never yields. It can only see the witness (same CPU, same class) make
-/// progress if a timer tick took the CPU away from it.
+/// progress if a timer tick took the CPU away from it. The verdict counts
+/// ticks, not time: if kHogTicks ticks hit this CPU while the hog spun and
+/// the witness still did not move, the ticks did not preempt. (A time
+/// window would be flaky: a host that stalls this hart lets the deadline
+/// pass before the pending tick is even delivered.)
 void hog(std::uint64_t cpu) {
     const std::uint64_t start = g_witness[cpu].load(std::memory_order_relaxed);
+    const std::uint64_t ticks0 = sched::stats(CpuId(static_cast<std::uint32_t>(cpu))).ticks;
     const std::uint64_t deadline = now_ticks() + us_to_ticks(kHogWindowUs);
-    while (now_ticks() < deadline && g_witness[cpu].load(std::memory_order_relaxed) == start) {
+    while (now_ticks() < deadline && g_witness[cpu].load(std::memory_order_relaxed) == start &&
+           sched::stats(CpuId(static_cast<std::uint32_t>(cpu))).ticks - ticks0 < kHogTicks) {
         arch::cpu_relax();
     }
     g_hog_preempted[cpu] = g_witness[cpu].load(std::memory_order_relaxed) != start;
@@ -303,14 +313,24 @@ void check_ticks() {
         },
         kTestTimeoutUs);
     selftest::check(done, kName, "hogs did not finish");
-    // Let at least 20 tick periods pass, then every hart must have counted
-    // ticks of its own (the counter is per CPU, bumped by that CPU's handler).
-    const std::uint64_t until = now_ticks() + us_to_ticks(20 * sched::kTickUs);
-    task_wait([&] { return now_ticks() >= until; }, kTestTimeoutUs);
+    // Every hart keeps taking ticks of its own (the counter is per CPU,
+    // bumped by that CPU's handler). A count, with a generous bound; the
+    // rate is not asserted, because a loaded host delivers late ticks
+    // coalesced into one.
+    constexpr std::uint64_t kMinTicks = 10;
+    task_wait(
+        [&] {
+            for (std::uint32_t c = 0; c < n; ++c) {
+                if (sched::stats(CpuId(c)).ticks - before[c] < kMinTicks) return false;
+            }
+            return true;
+        },
+        kTestTimeoutUs);
     for (std::uint32_t c = 0; c < n; ++c) {
         const std::uint64_t got = sched::stats(CpuId(c)).ticks - before[c];
-        selftest::check(got >= 10, kName, "cpu", c, " took only ", got, " timer ticks in 20 tick periods");
-        selftest::check(g_hog_preempted[c], kName, "cpu", c, ": a task that never yields was not preempted");
+        selftest::check(got >= kMinTicks, kName, "cpu", c, " took only ", got, " timer ticks in 20 s");
+        selftest::check(g_hog_preempted[c], kName, "cpu", c, ": a task that never yields was not preempted by ",
+                        kHogTicks, " ticks");
     }
     selftest::pass(kName);
 }
