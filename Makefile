@@ -39,7 +39,7 @@ clean: ## remove the build tree
 chapter-%-qemu: build ## boot chapter NN interactively (SMP=N harts; quit with Ctrl-A x)
 	@./scripts/run-qemu-rv64.sh --chapter $* --smp $(SMP)
 
-chapter-%-test: build ## run chapter NN's gates only (SMP=1, 2 and 4)
+chapter-%-test: build ## run chapter NN's gates only (SMP=1, 2, 4, single-threaded TCG, mutations)
 	@$(CTEST) --test-dir $(BUILD) --output-on-failure -R '^gate-$*-'
 
 chapter-%-gdb: build ## boot chapter NN halted with a gdb stub; prints the gdb command

@@ -30,8 +30,8 @@ target_link_options(hb_kernel_flags INTERFACE
 add_subdirectory(src)
 
 # hb_add_chapter(<folder> SOURCES ... LIBS ...): one composition root.
-# The kernel lands at ${HB_OUT_DIR}/chapters/<folder>/kernel.elf, next to
-# a copy of the chapter's expected marker ladder.
+# The kernel lands at ${HB_OUT_DIR}/chapters/<folder>/kernel.elf; its ladder
+# stays in the source tree (chapters/<folder>/markers), read by qemu-test.sh.
 function(hb_add_chapter folder)
   cmake_parse_arguments(CH "" "" "SOURCES;LIBS" ${ARGN})
   set(target kernel-${folder})
