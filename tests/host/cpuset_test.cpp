@@ -6,6 +6,7 @@
 // the shared set is ever lost, which a load/modify/store implementation
 // would violate.
 #include "lib/cpuset.hpp"
+#include "tsan.hpp"
 
 #include <gtest/gtest.h>
 
@@ -21,18 +22,6 @@ using hb::AtomicCpuSet;
 using hb::CpuId;
 using hb::CpuSet;
 using hb::kMaxCpus;
-
-#if defined(__SANITIZE_THREAD__)
-constexpr bool kUnderTsan = true;
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-constexpr bool kUnderTsan = true;
-#else
-constexpr bool kUnderTsan = false;
-#endif
-#else
-constexpr bool kUnderTsan = false;
-#endif
 
 std::vector<std::uint32_t> members(CpuSet s) {
     std::vector<std::uint32_t> out;

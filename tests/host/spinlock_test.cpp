@@ -5,6 +5,7 @@
 // acquire/release ordering were too weak, the count comes out short and
 // ThreadSanitizer (in the _tsan binary) reports the data race.
 #include "lib/spinlock.hpp"
+#include "tsan.hpp"
 
 #include <gtest/gtest.h>
 
@@ -18,18 +19,6 @@
 namespace {
 
 using Lock = hb::BasicSpinLock<>;
-
-#if defined(__SANITIZE_THREAD__)
-constexpr bool kUnderTsan = true;
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-constexpr bool kUnderTsan = true;
-#else
-constexpr bool kUnderTsan = false;
-#endif
-#else
-constexpr bool kUnderTsan = false;
-#endif
 
 static_assert(!std::is_copy_constructible_v<Lock>);
 static_assert(!std::is_copy_assignable_v<Lock>);
