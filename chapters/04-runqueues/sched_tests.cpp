@@ -49,6 +49,10 @@ bool task_wait(Pred&& ready, std::uint64_t timeout_us) {
     return true;
 }
 
+// A batch of spawns is made with interrupts off: the controller is the least
+// urgent task, so a tick in the middle of a batch would hand its CPU to the
+// first task it spawned there, which may wait for a task the controller has
+// not spawned yet (a probe waiting for its peers, a hog for its witness).
 void spawn_or_fail(const char* test, const char* name, void (*fn)(std::uint64_t), std::uint64_t arg,
                    QosClass qos, CpuId cpu) {
     const sched::SpawnError e = sched::spawn(name, fn, arg, qos, cpu);
@@ -247,6 +251,8 @@ void check_runqueue_percpu() {
     constexpr const char* kName = "runqueue percpu";
     const std::uint32_t n = cpu_count();
     trap::set_syscall_handler(&syscall);
+    {
+    InterruptsOff batch;
     for (std::uint32_t c = 0; c < n; ++c) {
         for (std::uint32_t k = 0; k < kPinnedPerCpu; ++k) {
             const std::uint32_t idx = c * kPinnedPerCpu + k;
@@ -254,6 +260,7 @@ void check_runqueue_percpu() {
             spawn_or_fail(kName, k == 2 ? "user" : "pinned", k == 2 ? &pinned_user : &pinned_kernel, idx,
                           QosClass::Normal, CpuId(c));
         }
+    }
     }
     const bool all = task_wait(
         [&] {
@@ -285,7 +292,10 @@ void check_runqueue_percpu() {
 void check_smp_exec() {
     constexpr const char* kName = "smp exec";
     const std::uint32_t n = cpu_count();
-    for (std::uint32_t c = 0; c < n; ++c) spawn_or_fail(kName, "exec", &exec_probe, c, QosClass::Interactive, CpuId(c));
+    {
+        InterruptsOff batch;
+        for (std::uint32_t c = 0; c < n; ++c) spawn_or_fail(kName, "exec", &exec_probe, c, QosClass::Interactive, CpuId(c));
+    }
     selftest::check(task_wait([&] { return g_exec_done.load(std::memory_order_acquire) == n; }, kTestTimeoutUs),
                     kName, "exec probes did not finish");
     std::uint32_t max = 0;
@@ -300,9 +310,12 @@ void check_ticks() {
     const std::uint32_t n = cpu_count();
     std::uint64_t before[kMaxCpus]{};
     for (std::uint32_t c = 0; c < n; ++c) before[c] = sched::stats(CpuId(c)).ticks;
-    for (std::uint32_t c = 0; c < n; ++c) {
-        spawn_or_fail(kName, "hog", &hog, c, QosClass::Normal, CpuId(c));
-        spawn_or_fail(kName, "witness", &witness, c, QosClass::Normal, CpuId(c));
+    {
+        InterruptsOff batch;
+        for (std::uint32_t c = 0; c < n; ++c) {
+            spawn_or_fail(kName, "hog", &hog, c, QosClass::Normal, CpuId(c));
+            spawn_or_fail(kName, "witness", &witness, c, QosClass::Normal, CpuId(c));
+        }
     }
     const bool done = task_wait(
         [&] {
@@ -362,8 +375,11 @@ void check_cpuid_fallback() {
 // [hb:end cpuid_counterfactual]
 
 void measure() {
-    spawn_or_fail("measure", "ping", &pingpong, 0, QosClass::Realtime, CpuId(0));
-    spawn_or_fail("measure", "pong", &pingpong, 1, QosClass::Realtime, CpuId(0));
+    {
+        InterruptsOff batch;
+        spawn_or_fail("measure", "ping", &pingpong, 0, QosClass::Realtime, CpuId(0));
+        spawn_or_fail("measure", "pong", &pingpong, 1, QosClass::Realtime, CpuId(0));
+    }
     if (task_wait([] { return g_pingpong_done.load() == 2; }, kTestTimeoutUs)) {
         console::println("KINIT: context switch: ", ticks_to_ns(g_pingpong_end - g_pingpong_start) / (2 * kPingPongYields),
                          " ns per yield (task -> scheduler -> task, ", 2 * kPingPongYields, " yields on cpu0)");
@@ -371,7 +387,10 @@ void measure() {
     if (!g_boot->args.has("bench", "primes")) return;
     const std::uint32_t n = cpu_count();
     const std::uint64_t t0 = now_ticks();
-    for (std::uint32_t c = 0; c < n; ++c) spawn_or_fail("bench", "primes", &prime_worker, c, QosClass::Normal, CpuId(c));
+    {
+        InterruptsOff batch;
+        for (std::uint32_t c = 0; c < n; ++c) spawn_or_fail("bench", "primes", &prime_worker, c, QosClass::Normal, CpuId(c));
+    }
     task_wait([&] { return g_prime_done.load(std::memory_order_acquire) == n; }, 600'000'000);
     const std::uint64_t us = ticks_to_us(now_ticks() - t0);
     const std::uint64_t total = g_prime_total.load();

@@ -53,7 +53,8 @@
 #define HB_CTX_S(n) (16 + (n) * 8)
 #define HB_CTX_SIZE 112
 
-/* Kernel context saved by hb_user_enter: ra, s0..s11 (13 words, 16-aligned). */
+/* Kernel context saved by hb_user_enter: ra, s0..s11, then the caller's
+ * sstatus.SIE at offset 104 (14 words, 16-aligned). */
 #define HB_KCTX_SIZE 112
 
 #endif

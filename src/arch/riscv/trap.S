@@ -123,11 +123,20 @@ hb_trap_return:
  * remembers where, for hb_user_return_to_kernel. */
     .globl hb_user_enter
 hb_user_enter:
+    /* Interrupts off until sret: between arming sscratch below and sret, a
+     * trap would find sscratch != 0 while still in the kernel and take the
+     * user path. The caller's interrupt state is kept at 104(sp) and given
+     * back by hb_user_return_to_kernel. In user mode interrupts are on
+     * whatever SIE says (the privileged spec: a lower mode never masks a
+     * higher mode's interrupts). */
+    csrrci  t1, sstatus, HB_SSTATUS_SIE
     addi    sp, sp, -HB_KCTX_SIZE
     sd      ra, 0(sp)
     sd      s0, 8(sp);  sd s1, 16(sp); sd s2, 24(sp);  sd s3, 32(sp)
     sd      s4, 40(sp); sd s5, 48(sp); sd s6, 56(sp);  sd s7, 64(sp)
     sd      s8, 72(sp); sd s9, 80(sp); sd s10, 88(sp); sd s11, 96(sp)
+    andi    t1, t1, HB_SSTATUS_SIE
+    sd      t1, 104(sp)
     sd      sp, HB_HL_KERNEL_CONTEXT(tp)
     csrw    sepc, a0
     li      t0, HB_SSTATUS_SPP          /* sret goes to U-mode */
@@ -153,7 +162,9 @@ hb_user_return_to_kernel:
     ld      s0, 8(sp);  ld s1, 16(sp); ld s2, 24(sp);  ld s3, 32(sp)
     ld      s4, 40(sp); ld s5, 48(sp); ld s6, 56(sp);  ld s7, 64(sp)
     ld      s8, 72(sp); ld s9, 80(sp); ld s10, 88(sp); ld s11, 96(sp)
+    ld      t1, 104(sp)                 /* the caller's interrupt state */
     addi    sp, sp, HB_KCTX_SIZE
     sd      zero, HB_HL_KERNEL_CONTEXT(tp)
+    csrs    sstatus, t1
     ret
 /* [hb:end user_enter] */
