@@ -3,7 +3,8 @@
 #
 #   hb_add_gate(NAME <test-name> CHAPTER <NN-slug> SMP <k>
 #               [REQUIRE_SMP] [KERNEL_ARGS "..."] [ACCEL single|multi]
-#               [EXPECT_FAIL <regex on the verdict line>] [LOG_SUFFIX <s>])
+#               [EXPECT_FAIL <regex on the verdict line>] [LOG_SUFFIX <s>]
+#               [MARKERS <variant ladder file>])
 #
 # EXPECT_FAIL makes a mutation check: the gate must fail (qemu-test.sh exit 1)
 # with a verdict matching the regex, e.g. a fault injected through
@@ -20,7 +21,7 @@ set(HB_GATE_TIMEOUT 60)  # seconds per boot; a healthy kernel needs well under 1
 cmake_host_system_information(RESULT HB_HOST_CORES QUERY NUMBER_OF_LOGICAL_CORES)
 
 function(hb_add_gate)
-  cmake_parse_arguments(G "REQUIRE_SMP" "NAME;CHAPTER;SMP;KERNEL_ARGS;ACCEL;EXPECT_FAIL;LOG_SUFFIX" "" ${ARGN})
+  cmake_parse_arguments(G "REQUIRE_SMP" "NAME;CHAPTER;SMP;KERNEL_ARGS;ACCEL;EXPECT_FAIL;LOG_SUFFIX;MARKERS" "" ${ARGN})
   foreach(required NAME CHAPTER SMP)
     if(NOT G_${required})
       message(FATAL_ERROR "hb_add_gate: ${required} is required")
@@ -43,6 +44,9 @@ function(hb_add_gate)
     list(APPEND env REQUIRE_SMP=1)
   else()
     list(APPEND env REQUIRE_SMP=0)
+  endif()
+  if(DEFINED G_MARKERS)
+    list(APPEND env "MARKERS=${G_MARKERS}")
   endif()
   if(DEFINED G_KERNEL_ARGS)
     list(APPEND env "KERNEL_ARGS=${G_KERNEL_ARGS}")
@@ -110,6 +114,12 @@ foreach(chapter IN LISTS HB_CHAPTERS)
     endforeach()
   endif()
 endforeach()
+
+# Variant gates with their own ladder. Chapter 02: four harts, but
+# `maxcpus=2` on the command line: two harts must be left parked, each with
+# an explicit line, and only cpu1 may come online.
+hb_add_gate(NAME gate-02-smp4-maxcpus2 CHAPTER 02-hart-boot SMP 4 REQUIRE_SMP
+            KERNEL_ARGS "maxcpus=2" MARKERS ${CMAKE_SOURCE_DIR}/chapters/02-hart-boot/markers.maxcpus2)
 
 # `cmake --build build --target gates`: every QEMU gate; the book depends on it.
 add_custom_target(gates

@@ -22,6 +22,8 @@
 #                       KERNEL_ARGS, so such runs never overwrite the plain logs)
 #   LOG_DIR             default $BUILD_DIR/logs/<chapter>-smp<N>[-<suffix>]
 #   CHAPTERS_DIR        where chapter folders live (default chapters; tests use fixtures)
+#   MARKERS             the ladder to judge against (default chapters/<chapter>/markers;
+#                       a variant ladder for a variant run, e.g. maxcpus=2)
 #   HB_LADDER           the hb-ladder binary (default $BUILD_DIR/tools/ladder/hb-ladder)
 #   HB_NO_BUILD=1       do not build first (CTest sets this)
 #
@@ -86,7 +88,7 @@ else
     config_error "unknown CHAPTER '$CHAPTER' (no such folder in $CHAPTERS_DIR)"
   chapter="$(basename "${found[0]}")"
 fi
-markers="$CHAPTERS_DIR/$chapter/markers"
+markers="${MARKERS:-$CHAPTERS_DIR/$chapter/markers}"
 [[ -f "$markers" ]] || config_error "chapter $chapter has no markers file ($markers)"
 
 # Mutation and single-TCG runs get their own log folder by default.
