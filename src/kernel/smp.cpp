@@ -64,7 +64,8 @@ CpuSet start_secondaries(const BootInfo& boot, SecondaryWork then) {
 
     // No HSM, no SMP: say so and stop. A silent fallback to one hart would
     // let every later SMP proof "pass" on a machine that never ran SMP.
-    if (!sbi::probe(sbi::Extension::Hsm)) {
+    // (fault `no-hsm` pretends the probe said no, to test this path.)
+    if (!sbi::probe(sbi::Extension::Hsm) || fault_injected("no-hsm")) {
         console::println("KINIT: FAIL sbi hsm extension missing: cannot start ", topo.cpu_count() - 1,
                          " secondary harts");
         power_off(ExitStatus::Failure);
