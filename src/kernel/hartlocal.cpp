@@ -31,12 +31,14 @@ void install_hart_local(CpuId cpu) {
     asm volatile("mv tp, %0" ::"r"(hl) : "memory");
 }
 
+// [hb:region is_hart_local]
 bool is_hart_local(const HartLocal* hl) {
     const auto p = reinterpret_cast<std::uintptr_t>(hl);
     const auto base = reinterpret_cast<std::uintptr_t>(&g_hart_local[0]);
     if (p < base || p >= base + sizeof(g_hart_local) || (p - base) % sizeof(HartLocal) != 0) return false;
     return hl->self == hl;
 }
+// [hb:end is_hart_local]
 
 HartLocal& this_hart_local() {
     HartLocal* hl;

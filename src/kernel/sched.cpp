@@ -59,6 +59,7 @@ constinit bool g_no_preempt = false;
 
 PerCpu& this_percpu() { return g_cpu[current_cpu().raw()]; }
 
+// [hb:region build_context]
 void build_context(Task& t) {
     const std::uint32_t index = static_cast<std::uint32_t>(&t - g_tasks);
     const auto top = reinterpret_cast<std::uintptr_t>(&hb_task_stacks[index].stack[0]) + kStackSize;
@@ -69,6 +70,7 @@ void build_context(Task& t) {
     t.trap_stack_top = reinterpret_cast<std::uintptr_t>(&hb_task_trap_stacks[index].stack[0]) + kStackSize;
     t.kernel_context = 0;
 }
+// [hb:end build_context]
 
 [[noreturn]] void invariant_broken(const char* what, TaskId id) {
     console::println("KINIT: FAIL scheduler invariant on cpu", current_cpu(), ": ", what, " (task ", id, ")");
@@ -116,6 +118,7 @@ bool on_interrupt(trap::TrapFrame& f) {
 }
 // [hb:end tick]
 
+// [hb:region idle]
 void idle_main(std::uint64_t) {
     // Interrupts are on: WFI returns once the next tick (or, from chapter 05,
     // an IPI) is pending. Then give the CPU back so the scheduler looks at
@@ -127,6 +130,7 @@ void idle_main(std::uint64_t) {
         yield();
     }
 }
+// [hb:end idle]
 
 }  // namespace
 
@@ -221,6 +225,7 @@ void init(const BootInfo& boot) {
     trap::set_interrupt_handler(&on_interrupt);
 }
 
+// [hb:region spawn]
 SpawnError spawn(const char* name, void (*entry)(std::uint64_t), std::uint64_t arg, QosClass qos, CpuId home,
                  Task** out) {
     if (home.raw() >= g_cpu_count) return SpawnError::BadCpu;
@@ -254,7 +259,9 @@ SpawnError spawn(const char* name, void (*entry)(std::uint64_t), std::uint64_t a
     if (out != nullptr) *out = t;
     return SpawnError::None;
 }
+// [hb:end spawn]
 
+// [hb:region yield_exit]
 void yield() {
     InterruptsOff off;  // no tick while we switch
     switch_to_scheduler(this_percpu());
@@ -268,6 +275,7 @@ void exit_task() {
     for (;;) {
     }
 }
+// [hb:end yield_exit]
 
 // [hb:region scheduler_loop]
 void run_scheduler() {
@@ -306,9 +314,11 @@ void run_scheduler() {
 
 }  // namespace hb::sched
 
+// [hb:region task_start]
 // First C++ of every task (switch.S's trampoline jumps here).
 extern "C" [[noreturn]] void hb_task_start(hb::sched::Task* t) {
     HB_CSR_SET(sstatus, hb::arch::kSstatusSie);  // tasks run with interrupts on
     t->entry(t->arg);
     hb::sched::exit_task();
 }
+// [hb:end task_start]

@@ -57,6 +57,7 @@ struct Task {
 };
 // [hb:end task]
 
+// [hb:region limits]
 /// Tasks the kernel can have at once. Each has two 64 KiB stack slots.
 inline constexpr std::uint32_t kMaxTasks = 32;
 static_assert(kMaxTasks <= kRunQueueCapacityPerClass,
@@ -67,6 +68,7 @@ static_assert(kMaxTasks <= kRunQueueCapacityPerClass,
 inline constexpr std::uint64_t kTickUs = 1000;
 
 using RunQueue = LockedRunQueue<IrqSpinLock>;
+// [hb:end limits]
 
 enum class SpawnError { None, NoFreeTask, BadCpu, QueueFull };
 const char* spawn_error_name(SpawnError e);

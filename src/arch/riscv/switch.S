@@ -13,6 +13,7 @@
 #include "lib/asm_abi.h"
 
     .text
+/* [hb:region switch_asm] */
     .globl hb_context_switch
 hb_context_switch:
     sd      ra, HB_CTX_RA(a0)
@@ -33,7 +34,9 @@ hb_context_switch:
     ld      s8, HB_CTX_S(8)(a1);   ld s9, HB_CTX_S(9)(a1)
     ld      s10, HB_CTX_S(10)(a1); ld s11, HB_CTX_S(11)(a1)
     ret
+/* [hb:end switch_asm] */
 
+/* [hb:region trampoline] */
 /* First instructions of every new task: its context was built with
  * ra = here and s0 = its Task*. */
     .globl hb_task_trampoline
@@ -41,3 +44,4 @@ hb_task_trampoline:
     mv      a0, s0
     call    hb_task_start       /* never returns */
 1:  j       1b
+/* [hb:end trampoline] */
