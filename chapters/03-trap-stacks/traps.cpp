@@ -75,6 +75,7 @@ std::uint64_t syscall(trap::TrapFrame& f) {
 }
 // [hb:end overflow]
 
+// [hb:region guard_test]
 void guard_test(CpuId cpu, CpuReport& r) {
     static trap::JumpBuffer jb[kMaxCpus];
     r.guard_ran = true;
@@ -90,6 +91,7 @@ void guard_test(CpuId cpu, CpuReport& r) {
     }
     r.guard = trap::last_guard_fault(cpu);  // we came back through hb_longjmp
 }
+// [hb:end guard_test]
 
 }  // namespace
 

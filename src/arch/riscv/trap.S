@@ -1,15 +1,16 @@
-/* Trap entry and exit, and the one-way doors into and out of user mode.
- *
- * [hb:region register_rule]
- * THE REGISTER RULE (the whole protocol in four lines):
+/* Trap entry and exit, and the one-way doors into and out of user mode. */
+
+/* [hb:region register_rule] */
+/* THE REGISTER RULE (the whole protocol in four lines):
  *   in kernel code:  tp = this hart's HartLocal,  sscratch = 0
  *   in user code:    tp = the user's own value,   sscratch = this hart's HartLocal
  *   trap entry swaps tp and sscratch: if tp is then non-zero we came from
  *   user mode (and tp is our HartLocal); if it is zero we came from the kernel
  *   and swap back. Return to user mode re-arms sscratch with the HartLocal.
- * [hb:end register_rule]
- *
- * Every hart has its own HartLocal, so every hart finds its own trap stack
+ */
+/* [hb:end register_rule] */
+
+/* Every hart has its own HartLocal, so every hart finds its own trap stack
  * (HartLocal.trap_stack_top). Nothing here names a global stack: two harts
  * trapping at the same moment never share a byte of stack.
  *
@@ -96,6 +97,7 @@ hb_trap_entry:
     call    hb_trap_dispatch
 /* [hb:end trap_entry] */
 
+/* [hb:region trap_return] */
     .globl hb_trap_return
 hb_trap_return:
     ld      t0, HB_TF_SSTATUS(sp)
@@ -114,6 +116,7 @@ hb_trap_return:
     ld      tp, HB_TF_REG(4)(sp)
     ld      sp, HB_TF_REG(2)(sp)
     sret
+/* [hb:end trap_return] */
 
 /* [hb:region user_enter] */
 /* uint64_t hb_user_enter(uintptr_t entry, uintptr_t user_sp, uint64_t arg)

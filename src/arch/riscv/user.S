@@ -1,8 +1,8 @@
 /* Code that runs in user mode (chapter 03). It lives in .user.text, the only
  * kernel-image pages mapped with the U bit, and calls nothing: everything
- * it needs is in registers.
- *
- * [hb:region user_programs] */
+ * it needs is in registers. */
+
+/* [hb:region user_programs] */
 #include "lib/asm_abi.h"
 
     .section .user.text, "ax"
