@@ -9,6 +9,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BOOTS="${1:-40}"
 SMP="${SMP:-4}"
 [[ "$BOOTS" =~ ^[1-9][0-9]*$ ]] || { echo "boot-lottery: BOOTS must be a positive integer" >&2; exit 2; }
+cmake --build "$ROOT/build" --target kernels hb-ladder >/dev/null || { echo "boot-lottery: build failed" >&2; exit 3; }
 pass=0 nonzero=0 fail=0
 for i in $(seq 1 "$BOOTS"); do
   if SMP="$SMP" REQUIRE_SMP=1 LOG_SUFFIX=lottery HB_NO_BUILD=1 RUN_TIMEOUT=60s \

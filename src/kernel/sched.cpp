@@ -39,10 +39,12 @@ struct PerCpu {
     Task* current = nullptr;  ///< the task running on this CPU, or null in the scheduler loop
     Task idle;                ///< runs when the runqueue is empty; sleeps in WFI
     Context scheduler{};      ///< the scheduler loop's own context
+    // Written only by this CPU, read by the selftests on others: atomics
+    // (relaxed: they are statistics, nothing is published through them).
     std::atomic<std::uint64_t> ticks{0};
-    std::uint64_t user_ticks = 0;
-    std::uint64_t switches = 0;
-    std::uint64_t idle_wakeups = 0;
+    std::atomic<std::uint64_t> user_ticks{0};
+    std::atomic<std::uint64_t> switches{0};
+    std::atomic<std::uint64_t> idle_wakeups{0};
 };
 // [hb:end percpu]
 
@@ -60,15 +62,21 @@ constinit bool g_no_preempt = false;
 PerCpu& this_percpu() { return g_cpu[current_cpu().raw()]; }
 
 // [hb:region build_context]
-void build_context(Task& t) {
-    const std::uint32_t index = static_cast<std::uint32_t>(&t - g_tasks);
-    const auto top = reinterpret_cast<std::uintptr_t>(&hb_task_stacks[index].stack[0]) + kStackSize;
+/// A fresh context: the first switch to it "returns" into the trampoline,
+/// on an empty kernel stack, with s0 = the task.
+void build_context(Task& t, std::uintptr_t kernel_stack_top, std::uintptr_t trap_stack_top) {
     t.ctx = Context{};
     t.ctx.ra = reinterpret_cast<std::uintptr_t>(hb_task_trampoline);
-    t.ctx.sp = top;
+    t.ctx.sp = kernel_stack_top;
     t.ctx.s[0] = reinterpret_cast<std::uintptr_t>(&t);
-    t.trap_stack_top = reinterpret_cast<std::uintptr_t>(&hb_task_trap_stacks[index].stack[0]) + kStackSize;
+    t.trap_stack_top = trap_stack_top;
     t.kernel_context = 0;
+}
+
+void build_context(Task& t) {
+    const auto index = static_cast<std::size_t>(&t - g_tasks);  // t is in the table
+    build_context(t, reinterpret_cast<std::uintptr_t>(&hb_task_stacks[index].stack[0]) + kStackSize,
+                  reinterpret_cast<std::uintptr_t>(&hb_task_trap_stacks[index].stack[0]) + kStackSize);
 }
 // [hb:end build_context]
 
@@ -86,7 +94,7 @@ void switch_to(PerCpu& pc, Task& t, CpuId cpu) {
     t.state.store(static_cast<std::uint32_t>(TaskState::Running), std::memory_order_relaxed);
     t.on_cpu.store(cpu.raw(), std::memory_order_relaxed);
     ++t.switches_in;
-    ++pc.switches;
+    pc.switches.fetch_add(1, std::memory_order_relaxed);
     pc.current = &t;
     hl.trap_stack_top = t.trap_stack_top;
     hl.kernel_context = t.kernel_context;
@@ -108,7 +116,7 @@ bool on_interrupt(trap::TrapFrame& f) {
     if (f.scause != static_cast<std::uint64_t>(trap::Cause::SupervisorTimer)) return false;
     PerCpu& pc = this_percpu();
     pc.ticks.fetch_add(1, std::memory_order_relaxed);
-    if (trap::from_user(f)) ++pc.user_ticks;
+    if (trap::from_user(f)) pc.user_ticks.fetch_add(1, std::memory_order_relaxed);
     sbi::set_timer(now_ticks() + us_to_ticks(kTickUs));  // also clears this tick
     // Preemption: the interrupted task, whether it was in user or kernel
     // mode, goes back to the scheduler; its trap frame stays on its own
@@ -125,7 +133,7 @@ void idle_main(std::uint64_t) {
     // the runqueue again; the tick would preempt us anyway, but idle does not
     // depend on preemption to notice new work.
     for (;;) {
-        ++this_percpu().idle_wakeups;
+        this_percpu().idle_wakeups.fetch_add(1, std::memory_order_relaxed);
         arch::wait_for_interrupt();
         yield();
     }
@@ -140,6 +148,7 @@ const char* spawn_error_name(SpawnError e) {
     case SpawnError::NoFreeTask: return "no-free-task";
     case SpawnError::BadCpu: return "bad-cpu";
     case SpawnError::QueueFull: return "queue-full";
+    case SpawnError::InvalidQos: return "invalid-qos";
     }
     return "?";
 }
@@ -150,7 +159,8 @@ Task* task_by_id(TaskId id) { return id.raw() < kMaxTasks ? &g_tasks[id.raw()] :
 
 CpuStats stats(CpuId cpu) {
     const PerCpu& pc = g_cpu[cpu.raw()];
-    return {pc.ticks.load(std::memory_order_relaxed), pc.user_ticks, pc.switches, pc.idle_wakeups};
+    return {pc.ticks.load(std::memory_order_relaxed), pc.user_ticks.load(std::memory_order_relaxed),
+            pc.switches.load(std::memory_order_relaxed), pc.idle_wakeups.load(std::memory_order_relaxed)};
 }
 
 std::uintptr_t task_user_stack_bottom(const Task& t) {
@@ -252,9 +262,10 @@ SpawnError spawn(const char* name, void (*entry)(std::uint64_t), std::uint64_t a
     build_context(*t);
     // The runqueue lock's release publishes the task's fields to the home
     // CPU, whose pick_next takes the same lock.
-    if (runqueue(home).enqueue(t->id, qos) != EnqueueOutcome::Accepted) {
+    const EnqueueOutcome outcome = runqueue(home).enqueue(t->id, qos);
+    if (outcome != EnqueueOutcome::Accepted) {
         t->state.store(static_cast<std::uint32_t>(TaskState::Free), std::memory_order_release);
-        return SpawnError::QueueFull;
+        return outcome == EnqueueOutcome::RejectedFull ? SpawnError::QueueFull : SpawnError::InvalidQos;
     }
     if (out != nullptr) *out = t;
     return SpawnError::None;
@@ -281,11 +292,11 @@ void exit_task() {
 void run_scheduler() {
     const CpuId cpu = current_cpu();
     PerCpu& pc = g_cpu[cpu.raw()];
-    build_context(pc.idle);
-    // The idle task has no table slot: its stacks are this CPU's trap slot
-    // (never used by a task) and its kernel stack is... also per CPU.
-    pc.idle.ctx.sp = stack_top(StackKind::Trap, cpu);
-    pc.idle.trap_stack_top = stack_top(StackKind::Trap, cpu) - kStackSize / 2;
+    // The idle task has no table slot. It runs on this CPU's chapter-3 trap
+    // stack, which no trap uses any more (tasks bring their own), and it
+    // never enters user mode, so it needs no trap stack of its own: a trap
+    // that interrupts idle comes from the kernel and stays on that stack.
+    build_context(pc.idle, stack_top(StackKind::Trap, cpu), stack_top(StackKind::Trap, cpu));
 
     HB_CSR_SET(sie, arch::kSieStie);
     sbi::set_timer(now_ticks() + us_to_ticks(kTickUs));

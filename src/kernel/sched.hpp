@@ -70,12 +70,12 @@ inline constexpr std::uint64_t kTickUs = 1000;
 using RunQueue = LockedRunQueue<IrqSpinLock>;
 // [hb:end limits]
 
-enum class SpawnError { None, NoFreeTask, BadCpu, QueueFull };
+enum class SpawnError { None, NoFreeTask, BadCpu, QueueFull, InvalidQos };
 const char* spawn_error_name(SpawnError e);
 
 /// Creates a task running entry(arg) on `home` and makes it runnable there.
-/// QueueFull: the runqueue refused it; the task is released again, nothing
-/// is half-created, and the caller decides what to do.
+/// QueueFull / InvalidQos: the runqueue refused it; the task is released
+/// again, nothing is half-created, and the caller decides what to do.
 SpawnError spawn(const char* name, void (*entry)(std::uint64_t), std::uint64_t arg, QosClass qos, CpuId home,
                  Task** out = nullptr);
 

@@ -154,8 +154,9 @@ using RunQueue = BasicRunQueue<>;
 //         task/wait-queue lock  ->  one runqueue lock  ->  (nothing)
 //         console lock          ->  (nothing)
 //  4. In the kernel, `Lock` must also disable interrupts on the local hart
-//     while held: the timer interrupt calls pick_next on this hart, and if it
-//     arrived while this hart held the lock, it would spin on it forever.
+//     while held: otherwise a timer tick could preempt a task that holds the
+//     lock, and the scheduler loop on this same hart, which takes the lock
+//     for pick_next, would spin on it forever.
 //  5. Every operation under the lock is O(kQosClassCount), so a CPU spinning
 //     on a runqueue lock waits at most a few short critical sections.
 // [hb:end lock_order]

@@ -1,6 +1,5 @@
 /* The context switch (chapter 04).
  *
- * [hb:region context_switch]
  * void hb_context_switch(Context* from, Context* to)
  *   Saves the callee-saved registers (ra, sp, s0-s11) of the running code
  *   into *from and loads *to's. The C++ caller has already saved everything
@@ -8,7 +7,6 @@
  *   context. "Returning" from here means returning into *to's code: the
  *   call that switched away from it earlier, or, for a new task, the
  *   trampoline its context was built with.
- * [hb:end context_switch]
  */
 #include "lib/asm_abi.h"
 
