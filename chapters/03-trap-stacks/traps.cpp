@@ -126,6 +126,7 @@ ContextProblem check_context(const HartLocal& hl, std::uintptr_t sp, const trap:
 void prepare(const BootInfo& boot) {
     g_guard_cpu = boot.topology.cpu_count() - 1;  // a secondary when there is one
     trap::set_syscall_handler(&syscall);
+    smp::install_boot_hart_local(boot);  // trap entry relies on tp
     trap::install_on_this_hart();
     vm::build_kernel_space(boot);
     vm::enable_on_this_hart();

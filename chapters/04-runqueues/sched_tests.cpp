@@ -26,7 +26,7 @@ constexpr std::uint64_t kTestTimeoutUs = 20'000'000;
 // Generous bounds: they only matter when something is broken, and a loaded
 // host (four harts on two cores, other gates running) can stall a hart for
 // a long while. Success never waits for them.
-constexpr std::uint64_t kExecWindowUs = 10'000'000;
+constexpr std::uint64_t kExecWindowUs = 5'000'000;
 constexpr std::uint64_t kHogWindowUs = 10'000'000;
 constexpr std::uint64_t kHogTicks = 3;
 constexpr std::uint32_t kPingPongYields = 2000;
@@ -81,7 +81,11 @@ struct PinnedResult {
     std::uint32_t user_checks_ok = 0;
     std::uint32_t user_checks_bad = 0;
 };
-constexpr std::uint32_t kPinnedPerCpu = 3;  // two kernel tasks and one user task
+// Two kernel tasks and two user tasks per CPU. Two user tasks on one CPU,
+// preempted in user mode, interleave: that exercises the per-task trap stack
+// and kernel_context that the switch carries.
+constexpr std::uint32_t kPinnedPerCpu = 4;
+constexpr bool is_user_slot(std::uint32_t idx) { return idx % kPinnedPerCpu >= 2; }
 constinit PinnedResult g_pinned[kMaxCpus * kPinnedPerCpu]{};
 
 void pinned_kernel(std::uint64_t idx) {
@@ -123,7 +127,7 @@ std::uint64_t syscall(trap::TrapFrame& f) {
     const bool right_cpu = sched::current_cpu().raw() == r.home;
     if (on_trap_stack && user_sp_own && right_cpu) {
         ++r.user_checks_ok;
-        return 0;
+        return t->user_preemptions > 0 ? 0 : 2;  // 2: good, but not yet preempted in user mode
     }
     ++r.user_checks_bad;
     return 1;
@@ -257,8 +261,8 @@ void check_runqueue_percpu() {
         for (std::uint32_t k = 0; k < kPinnedPerCpu; ++k) {
             const std::uint32_t idx = c * kPinnedPerCpu + k;
             g_pinned[idx].home = c;
-            spawn_or_fail(kName, k == 2 ? "user" : "pinned", k == 2 ? &pinned_user : &pinned_kernel, idx,
-                          QosClass::Normal, CpuId(c));
+            spawn_or_fail(kName, is_user_slot(idx) ? "user" : "pinned",
+                          is_user_slot(idx) ? &pinned_user : &pinned_kernel, idx, QosClass::Normal, CpuId(c));
         }
     }
     }
@@ -275,8 +279,8 @@ void check_runqueue_percpu() {
     for (std::uint32_t i = 0; i < n * kPinnedPerCpu; ++i) {
         const PinnedResult& r = g_pinned[i];
         selftest::check(r.wrong_cpu == 0, kName, "a task of cpu", r.home, " ran on another cpu ", r.wrong_cpu, " times");
-        if (i % kPinnedPerCpu == 2) {
-            selftest::check(r.user_exit == 0 && r.user_checks_ok == kUserRounds && r.user_checks_bad == 0, kName,
+        if (is_user_slot(i)) {
+            selftest::check(r.user_exit == 0 && r.user_checks_ok >= kUserRounds && r.user_checks_bad == 0, kName,
                             "user task on cpu", r.home, ": ", r.user_checks_ok, " good and ", r.user_checks_bad,
                             " bad trap contexts, exit ", r.user_exit);
         } else {
@@ -285,7 +289,7 @@ void check_runqueue_percpu() {
     }
     for (std::uint32_t c = 0; c < n; ++c) user_ticks += sched::stats(CpuId(c)).user_ticks;
     console::println("KINIT: sched: ", n * kPinnedPerCpu, " pinned tasks ran only on their cpus; ", user_ticks,
-                     " ticks preempted user mode");
+                     " ticks preempted user mode, each frame on its task's trap stack");
     selftest::pass(kName);
 }
 
@@ -296,7 +300,11 @@ void check_smp_exec() {
         InterruptsOff batch;
         for (std::uint32_t c = 0; c < n; ++c) spawn_or_fail(kName, "exec", &exec_probe, c, QosClass::Interactive, CpuId(c));
     }
-    selftest::check(task_wait([&] { return g_exec_done.load(std::memory_order_acquire) == n; }, kTestTimeoutUs),
+    // If the CPUs took turns (the bug this test exists for), each probe used
+    // up its whole window one after the other: wait long enough for that too,
+    // so the verdict names the real failure.
+    selftest::check(task_wait([&] { return g_exec_done.load(std::memory_order_acquire) == n; },
+                              kTestTimeoutUs + n * kExecWindowUs),
                     kName, "exec probes did not finish");
     std::uint32_t max = 0;
     for (std::uint32_t c = 0; c < n; ++c) max = g_exec_max[c] > max ? g_exec_max[c] : max;
@@ -312,9 +320,12 @@ void check_ticks() {
     for (std::uint32_t c = 0; c < n; ++c) before[c] = sched::stats(CpuId(c)).ticks;
     {
         InterruptsOff batch;
+        // Witness first: it is ahead of the hog in its class's FIFO, so it is
+        // already on the CPU's queue when the hog starts counting ticks, even
+        // if this (remote) spawn loop stalls between the two spawns.
         for (std::uint32_t c = 0; c < n; ++c) {
-            spawn_or_fail(kName, "hog", &hog, c, QosClass::Normal, CpuId(c));
             spawn_or_fail(kName, "witness", &witness, c, QosClass::Normal, CpuId(c));
+            spawn_or_fail(kName, "hog", &hog, c, QosClass::Normal, CpuId(c));
         }
     }
     const bool done = task_wait(

@@ -58,6 +58,9 @@ constinit std::uint32_t g_cpu_count = 1;
 constinit BasicSpinLock<PauseRelax> g_big_lock;
 constinit bool g_serialize = false;
 constinit bool g_no_preempt = false;
+// Mutation test `shared-kernel-context`: the switch does not carry the
+// per-task half of HartLocal.kernel_context.
+constinit bool g_shared_kctx = false;
 
 PerCpu& this_percpu() { return g_cpu[current_cpu().raw()]; }
 
@@ -97,9 +100,9 @@ void switch_to(PerCpu& pc, Task& t, CpuId cpu) {
     pc.switches.fetch_add(1, std::memory_order_relaxed);
     pc.current = &t;
     hl.trap_stack_top = t.trap_stack_top;
-    hl.kernel_context = t.kernel_context;
+    if (!g_shared_kctx) hl.kernel_context = t.kernel_context;
     hb_context_switch(&pc.scheduler, &t.ctx);
-    t.kernel_context = hl.kernel_context;
+    if (!g_shared_kctx) t.kernel_context = hl.kernel_context;
     pc.current = nullptr;
     t.on_cpu.store(kMaxCpus, std::memory_order_relaxed);
 }
@@ -116,7 +119,18 @@ bool on_interrupt(trap::TrapFrame& f) {
     if (f.scause != static_cast<std::uint64_t>(trap::Cause::SupervisorTimer)) return false;
     PerCpu& pc = this_percpu();
     pc.ticks.fetch_add(1, std::memory_order_relaxed);
-    if (trap::from_user(f)) pc.user_ticks.fetch_add(1, std::memory_order_relaxed);
+    if (trap::from_user(f) && pc.current != nullptr) {
+        // A tick in user mode: trap entry must have put the frame on the
+        // running task's own trap stack (HartLocal.trap_stack_top follows
+        // the task). Checked on every such tick, not sampled.
+        Task& t = *pc.current;
+        const auto frame = reinterpret_cast<std::uintptr_t>(&f);
+        if (frame < task_trap_stack_bottom(t) || frame >= t.trap_stack_top) {
+            invariant_broken("user-mode tick frame not on the task's trap stack", t.id);
+        }
+        ++t.user_preemptions;
+        pc.user_ticks.fetch_add(1, std::memory_order_relaxed);
+    }
     sbi::set_timer(now_ticks() + us_to_ticks(kTickUs));  // also clears this tick
     // Preemption: the interrupted task, whether it was in user or kernel
     // mode, goes back to the scheduler; its trap frame stays on its own
@@ -222,6 +236,7 @@ void init(const BootInfo& boot) {
     g_cpu_count = boot.topology.cpu_count();
     g_serialize = fault_injected("serialize-scheduler");
     g_no_preempt = fault_injected("no-preempt");
+    g_shared_kctx = fault_injected("shared-kernel-context");
     for (std::uint32_t c = 0; c < g_cpu_count; ++c) {
         // The idle tasks live outside the task table; they are built like any
         // task but never queued: the scheduler picks idle when the queue is empty.
@@ -258,6 +273,7 @@ SpawnError spawn(const char* name, void (*entry)(std::uint64_t), std::uint64_t a
     t->arg = arg;
     t->name = name;
     t->switches_in = 0;
+    t->user_preemptions = 0;
     t->on_cpu.store(kMaxCpus, std::memory_order_relaxed);
     build_context(*t);
     // The runqueue lock's release publishes the task's fields to the home

@@ -53,6 +53,9 @@ struct Task {
     /// of current_cpu() and the "ran only on its home CPU" check read it.
     std::atomic<std::uint32_t> on_cpu{kMaxCpus};
     std::uint32_t switches_in = 0;  ///< times a CPU switched to it
+    /// Timer ticks that preempted it in user mode; each one's trap frame was
+    /// checked to be on this task's own trap stack.
+    std::uint32_t user_preemptions = 0;
     const char* name = "";
 };
 // [hb:end task]

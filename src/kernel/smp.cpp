@@ -44,9 +44,13 @@ OnlineError mark_self_online() {
     return g_online.mark_online(self, self);
 }
 
-void init_boot_cpu(const BootInfo& boot) {
+void install_boot_hart_local(const BootInfo& boot) {
     init_hart_local(CpuId(0), boot.boot_hart);
     install_hart_local(CpuId(0));
+}
+
+void init_boot_cpu(const BootInfo& boot) {
+    install_boot_hart_local(boot);
     if (mark_self_online() != OnlineError::None) {
         console::println("KINIT: FAIL boot cpu could not mark itself online");
         power_off(ExitStatus::Failure);

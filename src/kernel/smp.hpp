@@ -35,7 +35,13 @@ struct SecondaryBoot {
 static_assert(offsetof(SecondaryBoot, stack_top) == HB_SECONDARY_BOOT_STACK_TOP);
 // [hb:end secondary_boot]
 
-enum class BootState : std::uint32_t { Pending = 0, Online = 1 };
+/// Unused is 0, the value of a block nobody wrote: a hart that finds it has
+/// no published block. Pending is what the boot hart publishes (release).
+enum class BootState : std::uint32_t { Unused = 0, Pending = 1, Online = 2 };
+
+/// Installs the boot hart's HartLocal (tp); idempotent. Done first thing by
+/// any chapter that installs a trap vector, which relies on tp.
+void install_boot_hart_local(const BootInfo& boot);
 
 /// Installs the boot hart's HartLocal and marks CPU 0 online.
 void init_boot_cpu(const BootInfo& boot);

@@ -88,7 +88,12 @@ extern "C" void hb_trap_dispatch(hb::trap::TrapFrame* frame) {
     }
     if (f.scause != static_cast<std::uint64_t>(Cause::EcallFromU)) fatal(f, "user fault");
     f.sepc += 4;  // resume after the ecall
-    if (f.x[17] == HB_SYS_EXIT) hb_user_return_to_kernel(f.x[10]);
+    if (f.x[17] == HB_SYS_EXIT) {
+        // The kernel context parked by hb_user_enter is where EXIT resumes;
+        // zero means it was lost (or taken by another task's exit).
+        if (hb::this_hart_local().kernel_context == 0) fatal(f, "EXIT with no parked kernel context");
+        hb_user_return_to_kernel(f.x[10]);
+    }
     if (g_syscall == nullptr) fatal(f, "system call with no handler");
     f.x[10] = g_syscall(f);
 }

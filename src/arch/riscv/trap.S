@@ -37,12 +37,15 @@ hb_trap_entry:
     sd      t0, HB_HL_SCRATCH(tp)
     sd      t1, HB_HL_SCRATCH2(tp)
     /* Stacks are 64 KiB slots aligned to 64 KiB with the guard page at the
-     * bottom, so sp & (SLOT - 1) is how far sp is above the slot's base.
-     * If a trap frame no longer fits above the guard page, this stack has
-     * overflowed (or is about to): use the emergency stack. */
+     * bottom, so (sp - 1) & (SLOT - 1) is how far the first free byte is
+     * above its slot's base. (sp - 1, not sp: an empty stack's sp is its
+     * slot's top, which is already the next slot's base.) If a trap frame no
+     * longer fits above the guard page, this stack has overflowed (or is
+     * about to): use the emergency stack. */
+    addi    t0, sp, -1
     li      t1, HB_STACK_SLOT_SIZE - 1
-    and     t0, sp, t1
-    li      t1, HB_PAGE_SIZE + HB_TF_SIZE
+    and     t0, t0, t1
+    li      t1, HB_PAGE_SIZE + HB_TF_SIZE - 1
     bltu    t0, t1, .Loverflow
     mv      t0, sp
     addi    sp, sp, -HB_TF_SIZE
@@ -129,7 +132,7 @@ hb_user_enter:
     /* Interrupts off until sret: between arming sscratch below and sret, a
      * trap would find sscratch != 0 while still in the kernel and take the
      * user path. The caller's interrupt state is kept at 104(sp) and given
-     * back by hb_user_return_to_kernel. In user mode interrupts are on
+     * back by hb_user_return_to_kernel. In user mode interrupts are on,
      * whatever SIE says (the privileged spec: a lower mode never masks a
      * higher mode's interrupts). */
     csrrci  t1, sstatus, HB_SSTATUS_SIE

@@ -39,24 +39,37 @@ hb_user_nop:
 /* [hb:end user_programs] */
 
 /* [hb:region user_worker] */
-/* hb_user_worker(a0 = n): chapter 04's user task. n rounds of: some
- * arithmetic (so timer interrupts land in user mode too), then a
- * CHECK_CONTEXT system call; then EXIT(0). */
+/* hb_user_worker(a0 = n): chapter 04's user task. Rounds of: a stretch of
+ * arithmetic (timer ticks land in user mode here), then CHECK_CONTEXT, whose
+ * answer is 0 (context good, and a tick has already preempted this task in
+ * user mode), 2 (good, but no such tick yet) or anything else (bad). It does
+ * at least n rounds, and keeps going past them until a tick has preempted it
+ * in user mode, at most 2000 rounds; then EXIT(0), or EXIT(the bad answer),
+ * or EXIT(2) if no tick ever landed in user mode. */
     .section .user.text, "ax"
     .globl hb_user_worker
     .balign 4
 hb_user_worker:
-    mv      s0, a0
-1:  beqz    s0, 3f
-    li      t0, 200000
+    mv      s0, a0                  /* rounds still owed */
+    li      s1, 2000                /* the bound on rounds in all */
+1:  li      t0, 200000
 2:  addi    t0, t0, -1
     bnez    t0, 2b
     li      a7, HB_SYS_CHECK_CONTEXT
     mv      a0, s0
     ecall
+    beqz    a0, 3f                  /* good, and preempted in user mode already */
+    li      t1, 2
+    bne     a0, t1, 5f              /* a bad context: exit with the answer */
+    addi    s1, s1, -1
+    beqz    s1, 5f                  /* never preempted in user mode: exit(2) */
+    li      t1, 1
+    beq     s0, t1, 1b              /* owe only the last round: wait for a tick */
+3:  addi    s1, s1, -1
+    beqz    s1, 4f
     addi    s0, s0, -1
-    j       1b
-3:  li      a7, HB_SYS_EXIT
-    li      a0, 0
+    bnez    s0, 1b
+4:  li      a0, 0
+5:  li      a7, HB_SYS_EXIT
     ecall
 /* [hb:end user_worker] */
