@@ -1,0 +1,481 @@
+"""Hartbook's Sphinx extension: the book quotes the tree, it never copies it.
+
+Three directives, all of which fail the build when what they quote is missing:
+
+``.. hb-code:: <path from repo root> <region>``
+    Quotes the lines between ``[hb:region <region>]`` and ``[hb:end <region>]``
+    in a source file, dedented. Options: ``:language:`` (default from the file
+    extension), ``:caption:`` (default: the path and region), ``:linenos:``,
+    ``:emphasize-lines:`` (relative to the quoted region).
+
+``.. hb-ladder:: <chapter-folder>``
+    Renders the chapter's expected marker ladder (``chapters/<folder>/markers``)
+    as a table, with earlier chapters' ladders spliced in where the file says
+    ``include <chapter>``. The "what it proves" column comes from
+    ``# proves: ...`` comment lines directly above a marker.
+
+``.. hb-transcript:: <chapter-folder> smp<N>``
+    Includes the serial transcript that the gating run captured in
+    ``<build>/logs/<folder>-smp<N>/uart.log`` from the ``Hartbook chapter``
+    banner on, and the gate's verdict line, which must say PASS.
+
+The build directory is ``$HARTBOOK_BUILD_DIR`` if set (CMake sets it), else the
+``hartbook_build_dir`` config value, else ``<repo>/build``.
+
+A failure is reported with its source location as a Sphinx error, and the build
+is failed at the end even without ``-W`` (so ``--keep-going`` still lists every
+problem, and nothing can render a page that quotes code or a transcript that
+does not exist). Standard library only.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import textwrap
+from pathlib import Path
+
+from docutils import nodes
+from docutils.parsers.rst import Directive, directives
+from sphinx.errors import SphinxError
+from sphinx.util import logging
+
+logger = logging.getLogger(__name__)
+
+__version__ = "1.0"
+
+
+class HartbookError(SphinxError):
+    category = "Hartbook book error"
+
+
+# --------------------------------------------------------------------------
+# Paths and failure bookkeeping
+
+
+def repo_root(app) -> Path:
+    # conf.py lives at the repo root; the book sources in <root>/book.
+    return Path(app.confdir).resolve()
+
+
+def build_dir(app) -> Path:
+    env = os.environ.get("HARTBOOK_BUILD_DIR")
+    if env:
+        return Path(env).resolve()
+    configured = app.config.hartbook_build_dir
+    if configured:
+        p = Path(configured)
+        return (p if p.is_absolute() else repo_root(app) / p).resolve()
+    return repo_root(app) / "build"
+
+
+def rel(app, path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(repo_root(app)))
+    except ValueError:
+        return str(path)
+
+
+class HbDirective(Directive):
+    """Common failure path: log an error at the directive's location, remember
+    it in the environment (so the build fails at the end), and put a visible
+    error box where the content would have been."""
+
+    def fail(self, message: str):
+        env = self.state.document.settings.env
+        source, line = self.state_machine.get_source_and_line(self.lineno)
+        where = f"{source}:{line}" if line else source
+        full = f"{self.name}: {message}"
+        logger.error(full, location=(env.docname, line))
+        env.hartbook_failures = getattr(env, "hartbook_failures", {})
+        env.hartbook_failures.setdefault(env.docname, []).append(f"{where}: {full}")
+        box = nodes.error()
+        box += nodes.paragraph(text=full)
+        return [box]
+
+    @property
+    def app(self):
+        return self.state.document.settings.env.app
+
+    def depend(self, path: Path):
+        # Re-read this page when the quoted file changes (or appears).
+        self.state.document.settings.env.note_dependency(str(path.resolve()))
+
+
+# --------------------------------------------------------------------------
+# hb-code
+
+
+LANGUAGE_BY_SUFFIX = {
+    ".hpp": "cpp",
+    ".cpp": "cpp",
+    ".h": "cpp",
+    ".S": "none",  # RISC-V assembly: no Pygments lexer knows it well enough
+    ".s": "none",
+    ".ld": "none",
+    ".cmake": "cmake",
+    ".txt": "none",
+    ".sh": "bash",
+    ".py": "python",
+}
+
+# A marker is a whole comment line: `// [hb:region x]`, `/* [hb:region x] */`
+# or `# [hb:region x]`.
+MARKER_RE = re.compile(
+    r"^\s*(?://|/\*|#)\s*\[hb:(?P<kind>region|end)\s+(?P<name>[A-Za-z0-9_.-]+)\]\s*(?:\*/)?\s*$"
+)
+
+
+def find_region(text: str, region: str):
+    """Returns (lines, start_lineno, regions_in_file) or raises ValueError."""
+    lines = text.splitlines()
+    start = end = None
+    names = []
+    for i, line in enumerate(lines):
+        m = MARKER_RE.match(line)
+        if not m:
+            continue
+        if m["kind"] == "region":
+            names.append(m["name"])
+        if m["name"] != region:
+            continue
+        if m["kind"] == "region":
+            if start is not None:
+                raise ValueError(f"region '{region}' opens twice (line {i + 1})")
+            start = i
+        else:
+            if start is None:
+                raise ValueError(f"[hb:end {region}] at line {i + 1} before its [hb:region]")
+            if end is not None:
+                raise ValueError(f"region '{region}' ends twice (line {i + 1})")
+            end = i
+    if start is None:
+        listed = ", ".join(names) if names else "none"
+        raise ValueError(f"no [hb:region {region}] (regions in this file: {listed})")
+    if end is None:
+        raise ValueError(f"[hb:region {region}] at line {start + 1} has no [hb:end {region}]")
+    # Nested regions' own marker lines are not part of the quote.
+    body = [l for l in lines[start + 1 : end] if not MARKER_RE.match(l)]
+    while body and not body[0].strip():
+        body.pop(0)
+    while body and not body[-1].strip():
+        body.pop()
+    if not body:
+        raise ValueError(f"region '{region}' is empty")
+    return body, start + 2, names
+
+
+class HbCode(HbDirective):
+    required_arguments = 2
+    optional_arguments = 0
+    has_content = False
+    option_spec = {
+        "language": directives.unchanged_required,
+        "caption": directives.unchanged_required,
+        "linenos": directives.flag,
+        "emphasize-lines": directives.unchanged_required,
+        "name": directives.unchanged,
+    }
+
+    def run(self):
+        relpath, region = self.arguments
+        path = repo_root(self.app) / relpath
+        self.depend(path)
+        if not path.is_file():
+            return self.fail(f"file '{relpath}' does not exist (path is from the repo root)")
+        try:
+            body, first_line, _ = find_region(path.read_text(encoding="utf-8"), region)
+        except ValueError as e:
+            return self.fail(f"{relpath}: {e}")
+
+        code = textwrap.dedent("\n".join(body))
+        language = self.options.get("language") or LANGUAGE_BY_SUFFIX.get(path.suffix, "none")
+        block = nodes.literal_block(code, code)
+        block["language"] = language
+        block["classes"] += ["hb-code"]
+        if "linenos" in self.options:
+            block["linenos"] = True
+            block["highlight_args"] = {"linenostart": first_line}
+        if "emphasize-lines" in self.options:
+            from sphinx.util import parselinenos
+
+            try:
+                hl = parselinenos(self.options["emphasize-lines"], len(code.splitlines()))
+            except ValueError as e:
+                return self.fail(f"bad :emphasize-lines: ({e})")
+            block.setdefault("highlight_args", {})["hl_lines"] = [x + 1 for x in hl]
+        self.add_name(block)
+
+        caption = self.options.get("caption") or f"{relpath} — region {region}"
+        container = nodes.container("", literal_block=True, classes=["literal-block-wrapper"])
+        parsed, msgs = self.state.inline_text(caption, self.lineno)
+        cap = nodes.caption(caption, "", *parsed)
+        cap.source, cap.line = self.state_machine.get_source_and_line(self.lineno)
+        container += cap
+        container += block
+        if "name" in self.options:
+            container["ids"] = block["ids"]
+            block["ids"] = []
+        return [container] + msgs
+
+
+# --------------------------------------------------------------------------
+# hb-ladder
+
+SMP_PREFIX = "smp "
+PROVES_RE = re.compile(r"^#\s*proves:\s?(?P<text>.*)$")
+
+
+class LadderError(ValueError):
+    pass
+
+
+def resolve_chapter(root: Path, name: str) -> Path:
+    """`01-newtypes` or just `01` -> chapters/01-newtypes."""
+    chapters = root / "chapters"
+    exact = chapters / name
+    if exact.is_dir():
+        return exact
+    matches = sorted(p for p in chapters.glob(f"{name}-*") if p.is_dir())
+    if len(matches) == 1:
+        return matches[0]
+    raise LadderError(f"no chapter folder chapters/{name}")
+
+
+def parse_ladder(root: Path, chapter: str, seen=None, deps=None):
+    """Expanded ladder rows: dicts with marker, when, proves, chapter, line."""
+    seen = seen or []
+    folder = resolve_chapter(root, chapter)
+    if folder.name in seen:
+        raise LadderError(f"include cycle: {' -> '.join(seen + [folder.name])}")
+    path = folder / "markers"
+    if deps is not None:
+        deps.append(path)
+    if not path.is_file():
+        raise LadderError(f"{path.relative_to(root)} does not exist")
+    rows = []
+    proves: list[str] = []
+    for lineno, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        line = raw.rstrip()
+        stripped = line.strip()
+        if not stripped:
+            proves = []  # a blank line detaches a "proves" comment
+            continue
+        if stripped.startswith("#"):
+            m = PROVES_RE.match(stripped)
+            if m:
+                proves.append(m["text"].strip())
+            continue
+        if stripped.startswith("include "):
+            target = stripped[len("include ") :].strip()
+            rows += parse_ladder(root, target, seen + [folder.name], deps)
+            proves = []
+            continue
+        when = "always"
+        marker = stripped
+        if marker.startswith(SMP_PREFIX):
+            when = "smp"
+            marker = marker[len(SMP_PREFIX) :].strip()
+        if "{cpu}" in marker:
+            when = "cpu"
+        rows.append(
+            {
+                "marker": marker,
+                "when": when,
+                "proves": " ".join(proves),
+                "chapter": folder.name,
+                "line": lineno,
+            }
+        )
+        proves = []
+    return rows
+
+
+WHEN_TEXT = {
+    "always": "always",
+    "smp": "SMP only",
+    "cpu": "per secondary CPU",
+}
+
+
+class HbLadder(HbDirective):
+    required_arguments = 1
+    has_content = False
+    option_spec = {"caption": directives.unchanged_required}
+
+    def run(self):
+        chapter = self.arguments[0]
+        root = repo_root(self.app)
+        deps: list[Path] = []
+        try:
+            rows = parse_ladder(root, chapter, deps=deps)
+        except LadderError as e:
+            for d in deps:
+                self.depend(d)
+            return self.fail(str(e))
+        for d in deps:
+            self.depend(d)
+        if not rows:
+            return self.fail(f"chapters/{chapter}/markers lists no markers")
+        own = resolve_chapter(root, chapter).name
+        missing = [r for r in rows if r["chapter"] == own and not r["proves"]]
+        if missing:
+            where = ", ".join(f"line {r['line']} ({r['marker']})" for r in missing)
+            return self.fail(
+                f"chapters/{own}/markers: marker without a '# proves:' comment above it: {where}"
+            )
+
+        table = nodes.table(classes=["hb-ladder", "colwidths-given"])
+        title = self.options.get("caption") or f"Expected marker ladder of {own}"
+        table += nodes.title(title, title)
+        group = nodes.tgroup(cols=4)
+        table += group
+        for width in (4, 40, 14, 42):
+            group += nodes.colspec(colwidth=width)
+        head = nodes.thead()
+        group += head
+        head += self._row(["#", "Marker line", "Required", "What it proves"], header=True)
+        body = nodes.tbody()
+        group += body
+        for i, r in enumerate(rows, start=1):
+            proves = r["proves"] or ""
+            if r["chapter"] != own:
+                proves = f"{proves} (from chapter {r['chapter']})".strip()
+            body += self._row([str(i), r["marker"], WHEN_TEXT[r["when"]], proves], code_col=1)
+        return [table]
+
+    @staticmethod
+    def _row(cells, header=False, code_col=None):
+        row = nodes.row()
+        for i, text in enumerate(cells):
+            entry = nodes.entry()
+            para = nodes.paragraph()
+            if i == code_col:
+                para += nodes.literal(text, text)
+            else:
+                para += nodes.Text(text)
+            entry += para
+            row += entry
+        return row
+
+
+# --------------------------------------------------------------------------
+# hb-transcript
+
+BANNER = "Hartbook chapter "
+RUN_RE = re.compile(r"^smp\d+(-[a-z0-9]+)?$")
+# Terminal control sequences that firmware may print; they are not text.
+ANSI_RE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+class HbTranscript(HbDirective):
+    required_arguments = 2
+    has_content = False
+    option_spec = {"caption": directives.unchanged_required}
+
+    def run(self):
+        chapter, run = self.arguments
+        if not RUN_RE.match(run):
+            return self.fail(f"second argument must look like smp2 or smp2-single, not '{run}'")
+        try:
+            folder = resolve_chapter(repo_root(self.app), chapter).name
+        except LadderError as e:
+            return self.fail(str(e))
+        logdir = build_dir(self.app) / "logs" / f"{folder}-{run}"
+        uart, verdict_path = logdir / "uart.log", logdir / "verdict"
+        self.depend(uart)
+        self.depend(verdict_path)
+        if not uart.is_file():
+            return self.fail(
+                f"no gate transcript at {rel(self.app, uart)}: run the gates first "
+                f"(cmake --build build --target book runs them)"
+            )
+        if not verdict_path.is_file():
+            return self.fail(f"no gate verdict at {rel(self.app, verdict_path)}")
+        verdict = verdict_path.read_text(encoding="utf-8", errors="replace").strip()
+        verdict = verdict.splitlines()[0].strip() if verdict else ""
+        if not verdict.startswith("PASS"):
+            return self.fail(
+                f"gate {folder} {run} did not pass: verdict is '{verdict or '(empty)'}'"
+            )
+        tokens = verdict.split()
+        smp_tokens = [t for t in tokens if RUN_RE.match(t)]
+        if smp_tokens and smp_tokens[0] != run.split("-")[0] and smp_tokens[0] != run:
+            return self.fail(f"verdict in {rel(self.app, verdict_path)} is for {smp_tokens[0]}, not {run}")
+
+        raw = uart.read_text(encoding="utf-8", errors="replace")
+        lines = [ANSI_RE.sub("", l).rstrip("\r").rstrip() for l in raw.splitlines()]
+        start = next((i for i, l in enumerate(lines) if l.startswith(BANNER)), None)
+        if start is None:
+            return self.fail(
+                f"{rel(self.app, uart)} has no '{BANNER}...' line: the kernel never printed its banner"
+            )
+        kept = lines[start:]
+        while kept and not kept[-1]:
+            kept.pop()
+        text = "\n".join(kept)
+
+        intro = nodes.paragraph()
+        intro += nodes.Text(
+            f"Serial output of the gating run ({folder}, {run}), read from "
+        )
+        intro += nodes.literal(rel(self.app, uart), rel(self.app, uart))
+        intro += nodes.Text(
+            f" when this page was built. The OpenSBI banner before the kernel's first "
+            f"line ({start} lines) is trimmed."
+        )
+        block = nodes.literal_block(text, text, classes=["hb-transcript"])
+        block["language"] = "none"
+        caption = self.options.get("caption") or f"Transcript: {folder}, {run}"
+        container = nodes.container("", literal_block=True, classes=["literal-block-wrapper"])
+        container += nodes.caption(caption, caption)
+        container += block
+
+        verdict_para = nodes.paragraph()
+        verdict_para += nodes.Text("Gate verdict (")
+        verdict_para += nodes.literal(rel(self.app, verdict_path), rel(self.app, verdict_path))
+        verdict_para += nodes.Text("): ")
+        verdict_para += nodes.literal(verdict, verdict)
+        return [intro, container, verdict_para]
+
+
+# --------------------------------------------------------------------------
+# Failure bookkeeping across incremental builds
+
+
+def purge_doc(app, env, docname):
+    failures = getattr(env, "hartbook_failures", None)
+    if failures:
+        failures.pop(docname, None)
+
+
+def merge_info(app, env, docnames, other):
+    theirs = getattr(other, "hartbook_failures", {})
+    if theirs:
+        env.hartbook_failures = getattr(env, "hartbook_failures", {})
+        for d in docnames:
+            if d in theirs:
+                env.hartbook_failures[d] = theirs[d]
+
+
+def check_failures(app, exception):
+    if exception is not None:
+        return
+    failures = getattr(app.env, "hartbook_failures", {}) or {}
+    problems = [p for doc in sorted(failures) for p in failures[doc]]
+    if problems:
+        raise HartbookError(
+            f"{len(problems)} quoted source(s) or gate result(s) missing; the book is not rendered:\n  "
+            + "\n  ".join(problems)
+        )
+
+
+def setup(app):
+    app.add_config_value("hartbook_build_dir", "", "env")
+    app.add_directive("hb-code", HbCode)
+    app.add_directive("hb-ladder", HbLadder)
+    app.add_directive("hb-transcript", HbTranscript)
+    app.connect("env-purge-doc", purge_doc)
+    app.connect("env-merge-info", merge_info)
+    app.connect("build-finished", check_failures)
+    return {"version": __version__, "parallel_read_safe": True, "parallel_write_safe": True}
