@@ -34,6 +34,7 @@ void sleep_slice(std::uint64_t deadline_ticks, std::uint64_t slice_ticks);
 void end_wait();
 }  // namespace detail
 
+// [hb:region wait_until]
 template <typename Pred>
 WaitOutcome wait_until(Pred&& ready, std::uint64_t timeout_us, std::uint64_t slice_us) {
     const std::uint64_t deadline = now_ticks() + us_to_ticks(timeout_us);
@@ -50,5 +51,6 @@ WaitOutcome wait_until(Pred&& ready, std::uint64_t timeout_us, std::uint64_t sli
         detail::sleep_slice(deadline, slice);
     }
 }
+// [hb:end wait_until]
 
 }  // namespace hb

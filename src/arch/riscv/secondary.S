@@ -9,6 +9,7 @@
  */
 #include "lib/asm_abi.h"
 
+/* [hb:region secondary_entry] */
     .text
     .globl hb_secondary_entry
     .balign 4
@@ -23,4 +24,5 @@ hb_secondary_entry:
     /* a0 = hart id from SBI, a1 = SecondaryBoot*. */
     call    hb_secondary_main
     j       hb_park
+/* [hb:end secondary_entry] */
 
