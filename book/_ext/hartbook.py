@@ -363,7 +363,7 @@ class HbLadder(HbDirective):
 # hb-transcript
 
 BANNER = "Hartbook chapter "
-RUN_RE = re.compile(r"^smp\d+(-[a-z0-9]+)?$")
+RUN_RE = re.compile(r"^smp\d+(-[a-z0-9-]+)?$")
 # Terminal control sequences that firmware may print; they are not text.
 ANSI_RE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
@@ -371,7 +371,11 @@ ANSI_RE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 class HbTranscript(HbDirective):
     required_arguments = 2
     has_content = False
-    option_spec = {"caption": directives.unchanged_required}
+    option_spec = {
+        "caption": directives.unchanged_required,
+        # A mutation run: the verdict must be FAIL and match this regex.
+        "expect-fail": directives.unchanged_required,
+    }
 
     def run(self):
         chapter, run = self.arguments
@@ -394,14 +398,27 @@ class HbTranscript(HbDirective):
             return self.fail(f"no gate verdict at {rel(self.app, verdict_path)}")
         verdict = verdict_path.read_text(encoding="utf-8", errors="replace").strip()
         verdict = verdict.splitlines()[0].strip() if verdict else ""
-        if not verdict.startswith("PASS"):
+        expect_fail = self.options.get("expect-fail")
+        if expect_fail is not None:
+            try:
+                wanted = re.compile(expect_fail)
+            except re.error as e:
+                return self.fail(f"bad :expect-fail: regex ({e})")
+            if not verdict.startswith("FAIL") or not wanted.search(verdict):
+                return self.fail(
+                    f"mutation run {folder} {run} must FAIL matching '{expect_fail}', "
+                    f"verdict is '{verdict or '(empty)'}'"
+                )
+        elif not verdict.startswith("PASS"):
             return self.fail(
                 f"gate {folder} {run} did not pass: verdict is '{verdict or '(empty)'}'"
             )
-        tokens = verdict.split()
-        smp_tokens = [t for t in tokens if RUN_RE.match(t)]
-        if smp_tokens and smp_tokens[0] != run.split("-")[0] and smp_tokens[0] != run:
-            return self.fail(f"verdict in {rel(self.app, verdict_path)} is for {smp_tokens[0]}, not {run}")
+        else:
+            smp_tokens = [t for t in verdict.split() if RUN_RE.match(t)]
+            if smp_tokens and smp_tokens[0] != run.split("-")[0]:
+                return self.fail(
+                    f"verdict in {rel(self.app, verdict_path)} is for {smp_tokens[0]}, not {run}"
+                )
 
         raw = uart.read_text(encoding="utf-8", errors="replace")
         lines = [ANSI_RE.sub("", l).rstrip("\r").rstrip() for l in raw.splitlines()]
@@ -424,6 +441,11 @@ class HbTranscript(HbDirective):
             f" when this page was built. The OpenSBI banner before the kernel's first "
             f"line ({start} lines) is trimmed."
         )
+        if expect_fail is not None:
+            intro += nodes.Text(
+                " This run injected a fault on purpose; the gate passes only because "
+                "the kernel's proof caught it and the run failed for the expected reason."
+            )
         block = nodes.literal_block(text, text, classes=["hb-transcript"])
         block["language"] = "none"
         caption = self.options.get("caption") or f"Transcript: {folder}, {run}"
@@ -479,3 +501,53 @@ def setup(app):
     app.connect("env-merge-info", merge_info)
     app.connect("build-finished", check_failures)
     return {"version": __version__, "parallel_read_safe": True, "parallel_write_safe": True}
+
+
+# --------------------------------------------------------------------------
+# Standalone check (CTest `book-sources`): every hb-code region and every
+# hb-ladder chapter that the book names exists, without rendering anything.
+
+DIRECTIVE_RE = re.compile(r"^\s*\.\.\s+hb-(code|ladder)::\s+(.*?)\s*$")
+
+
+def check_sources(root: Path) -> list[str]:
+    problems = []
+    for rst in sorted((root / "book").rglob("*.rst")):
+        for lineno, line in enumerate(rst.read_text(encoding="utf-8").splitlines(), start=1):
+            m = DIRECTIVE_RE.match(line)
+            if not m:
+                continue
+            where = f"{rst.relative_to(root)}:{lineno}"
+            args = m[2].split()
+            if m[1] == "code":
+                if len(args) != 2:
+                    problems.append(f"{where}: hb-code needs <path> <region>")
+                    continue
+                path = root / args[0]
+                if not path.is_file():
+                    problems.append(f"{where}: {args[0]} does not exist")
+                    continue
+                try:
+                    find_region(path.read_text(encoding="utf-8"), args[1])
+                except ValueError as e:
+                    problems.append(f"{where}: {args[0]}: {e}")
+            else:
+                try:
+                    if not parse_ladder(root, args[0] if args else ""):
+                        problems.append(f"{where}: ladder {args[0]} is empty")
+                except LadderError as e:
+                    problems.append(f"{where}: {e}")
+    return problems
+
+
+if __name__ == "__main__":
+    import sys
+
+    if len(sys.argv) != 3 or sys.argv[1] != "--check":
+        print("usage: hartbook.py --check <repo root>", file=sys.stderr)
+        sys.exit(2)
+    found = check_sources(Path(sys.argv[2]).resolve())
+    for p in found:
+        print(f"book-sources: {p}")
+    print(f"book-sources: {'FAIL' if found else 'ok'} ({len(found)} problem(s))")
+    sys.exit(1 if found else 0)

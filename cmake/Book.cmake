@@ -1,0 +1,80 @@
+# The book: `cmake --build build --target book` (or `make book`).
+#
+#   1. every chapter gate (target `gates`, cmake/Gates.cmake) must pass;
+#   2. Doxygen extracts the API from src/ as XML (build/doxygen/xml);
+#   3. sphinx-build -W renders book/ with conf.py into build/book/html, quoting
+#      code regions, marker ladders and the gates' transcripts (book/_ext).
+#
+# A missing tool does not break configuring (host tests need none of them);
+# it makes the `book` target fail with a one-line message instead.
+
+find_program(HB_DOXYGEN doxygen)
+find_program(HB_SPHINX_BUILD sphinx-build)
+find_program(HB_DOT dot)
+
+set(HB_DOXYGEN_OUT ${CMAKE_BINARY_DIR}/doxygen)
+set(HB_DOXYFILE ${CMAKE_BINARY_DIR}/Doxyfile)
+set(HB_BOOK_HTML ${CMAKE_BINARY_DIR}/book/html)
+configure_file(${CMAKE_SOURCE_DIR}/cmake/Doxyfile.in ${HB_DOXYFILE} @ONLY)
+
+set(hb_book_missing "")
+foreach(tool IN ITEMS DOXYGEN SPHINX_BUILD DOT)
+  if(NOT HB_${tool})
+    string(TOLOWER "${tool}" name)
+    string(REPLACE "_" "-" name "${name}")
+    list(APPEND hb_book_missing ${name})
+  endif()
+endforeach()
+
+if(hb_book_missing)
+  string(REPLACE ";" ", " hb_book_missing_text "${hb_book_missing}")
+  message(STATUS "Book: missing ${hb_book_missing_text}; the `book` target will fail (run scripts/install-deps)")
+  add_custom_target(book
+    COMMAND ${CMAKE_COMMAND} -E echo
+            "hartbook: book: missing ${hb_book_missing_text}: run scripts/install-deps (or make deps)"
+    COMMAND ${CMAKE_COMMAND} -E false
+    VERBATIM)
+  return()
+endif()
+
+if(TARGET gates)
+  set(hb_gates_step
+    COMMAND ${CMAKE_COMMAND} -E echo "hartbook: book: every chapter gate passed (target gates)")
+else()
+  # The book shows the transcripts the gates captured; without gates there is
+  # nothing true to show.
+  add_custom_target(book
+    COMMAND ${CMAKE_COMMAND} -E echo
+            "hartbook: book: no `gates` target (configure with HB_BUILD_KERNELS=ON and the riscv64 toolchain): the book renders only after every chapter gate has passed"
+    COMMAND ${CMAKE_COMMAND} -E false
+    VERBATIM)
+  return()
+endif()
+
+add_custom_target(book
+  ${hb_gates_step}
+  COMMAND ${CMAKE_COMMAND} -E echo "hartbook: book: doxygen: src/ -> ${HB_DOXYGEN_OUT}/xml"
+  COMMAND ${CMAKE_COMMAND} -E remove_directory ${HB_DOXYGEN_OUT}/xml
+  COMMAND ${CMAKE_COMMAND} -E make_directory ${HB_DOXYGEN_OUT}
+  COMMAND ${HB_DOXYGEN} ${HB_DOXYFILE}
+  COMMAND ${CMAKE_COMMAND} -E echo "hartbook: book: sphinx-build -W: book/ -> ${HB_BOOK_HTML}"
+  COMMAND ${CMAKE_COMMAND} -E env HARTBOOK_BUILD_DIR=${CMAKE_BINARY_DIR}
+          ${HB_SPHINX_BUILD} -W --keep-going -q -E -d ${CMAKE_BINARY_DIR}/book/doctrees
+          -c ${CMAKE_SOURCE_DIR} ${CMAKE_SOURCE_DIR}/book ${HB_BOOK_HTML}
+  COMMAND ${CMAKE_COMMAND} -E echo "hartbook: book: done: ${HB_BOOK_HTML}/index.html"
+  WORKING_DIRECTORY ${CMAKE_SOURCE_DIR}
+  USES_TERMINAL
+  VERBATIM)
+add_dependencies(book gates)
+# -E (fresh environment): Doxygen renames some XML files between runs
+# (anonymous namespaces), and Breathe's cache would then look for files that
+# are gone. A full read costs a few seconds.
+
+# Cheap structural test of the book sources (label `host`): every hb-code
+# region exists and every chapter ladder parses, without rendering or gates.
+find_program(HB_SYSTEM_PYTHON3 python3 PATHS /usr/bin NO_DEFAULT_PATH)
+if(HB_SYSTEM_PYTHON3)
+  add_test(NAME book-sources
+    COMMAND ${HB_SYSTEM_PYTHON3} ${CMAKE_SOURCE_DIR}/book/_ext/hartbook.py --check ${CMAKE_SOURCE_DIR})
+  set_tests_properties(book-sources PROPERTIES LABELS host TIMEOUT 30)
+endif()
