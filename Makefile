@@ -7,11 +7,12 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CHAPTERS := $(notdir $(wildcard chapters/[0-9][0-9]-*))
 NUMS := $(foreach c,$(CHAPTERS),$(firstword $(subst -, ,$(c))))
 
-.PHONY: help deps configure build test book clean $(foreach n,$(NUMS),chapter-$(n)-qemu chapter-$(n)-test chapter-$(n)-gdb)
+.PHONY: help deps configure build test book clean
 
 help: ## list every target with one line each
 	@echo "Hartbook make targets:"
-	@grep -hE '^[a-z%-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | awk -F'\t' '{printf "  %-22s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | awk -F'\t' '{printf "  %-22s %s\n", $$1, $$2}'
+	@grep -hE '^#: ' $(MAKEFILE_LIST) | sed -E 's/^#: ([^ ]+) +/\1\t/' | awk -F'\t' '{printf "  %-22s %s\n", $$1, $$2}'
 	@echo "  chapters: $(CHAPTERS)"
 	@echo "Variables: SMP=$(SMP) (harts for chapter-NN-qemu/gdb), BUILD=$(BUILD)"
 
@@ -36,11 +37,19 @@ book: build ## run every chapter gate, then render build/book/html/index.html
 clean: ## remove the build tree
 	rm -rf $(BUILD)
 
-chapter-%-qemu: build ## boot chapter NN interactively (SMP=N harts; quit with Ctrl-A x)
-	@./scripts/run-qemu-rv64.sh --chapter $* --smp $(SMP)
-
-chapter-%-test: build ## run chapter NN's gates only (SMP=1, 2, 4, single-threaded TCG, mutations)
-	@$(CTEST) --test-dir $(BUILD) --output-on-failure -R '^gate-$*-'
-
-chapter-%-gdb: build ## boot chapter NN halted with a gdb stub; prints the gdb command
-	@./scripts/run-qemu-rv64.sh --chapter $* --smp $(SMP) --gdb
+# Per-chapter targets, generated for every chapters/NN-* folder. (Explicit
+# rules, not `chapter-%-qemu:` patterns: make never applies a pattern rule to
+# a .PHONY target, so phony pattern targets silently do nothing.)
+#: chapter-NN-qemu  boot chapter NN interactively (SMP=N harts; quit with Ctrl-A x)
+#: chapter-NN-test  run chapter NN's gates only (SMP=1, 2, 4, single-threaded TCG, mutations)
+#: chapter-NN-gdb   boot chapter NN halted with a gdb stub; prints the gdb command
+define chapter_rules
+.PHONY: chapter-$(1)-qemu chapter-$(1)-test chapter-$(1)-gdb
+chapter-$(1)-qemu: build
+	@./scripts/run-qemu-rv64.sh --chapter $(1) --smp $$(SMP)
+chapter-$(1)-test: build
+	@$$(CTEST) --test-dir $$(BUILD) --output-on-failure -R '^gate-$(1)-'
+chapter-$(1)-gdb: build
+	@./scripts/run-qemu-rv64.sh --chapter $(1) --smp $$(SMP) --gdb
+endef
+$(foreach n,$(NUMS),$(eval $(call chapter_rules,$(n))))
