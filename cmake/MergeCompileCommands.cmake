@@ -1,0 +1,31 @@
+# cmake -DHOST=<host compile_commands.json> -DKERNEL=<kernel one> -DOUT=<file>
+#       -P MergeCompileCommands.cmake
+# Writes one compile_commands.json holding both builds' entries, so clangd
+# finds the cross flags for src/kernel and src/arch files and the host flags
+# for tests/ and tools/. Run after every kernel build (see CMakeLists.txt).
+foreach(var HOST KERNEL OUT)
+  if(NOT DEFINED ${var})
+    message(FATAL_ERROR "MergeCompileCommands: -D${var}=... is required")
+  endif()
+endforeach()
+set(entries "")
+foreach(file IN ITEMS "${HOST}" "${KERNEL}")
+  if(NOT EXISTS "${file}")
+    continue()
+  endif()
+  file(READ "${file}" json)
+  string(JSON n LENGTH "${json}")
+  if(n EQUAL 0)
+    continue()
+  endif()
+  math(EXPR last "${n} - 1")
+  foreach(i RANGE ${last})
+    string(JSON entry GET "${json}" ${i})
+    list(APPEND entries "${entry}")
+  endforeach()
+endforeach()
+list(JOIN entries ",\n" body)
+get_filename_component(dir "${OUT}" DIRECTORY)
+file(MAKE_DIRECTORY "${dir}")
+file(WRITE "${OUT}.tmp" "[\n${body}\n]\n")
+file(RENAME "${OUT}.tmp" "${OUT}")
