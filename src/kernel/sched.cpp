@@ -13,18 +13,12 @@
 extern "C" void hb_context_switch(hb::sched::Context* from, hb::sched::Context* to);
 extern "C" char hb_task_trampoline[];
 
-namespace {
-struct alignas(4096) UserStack {
-    std::uint8_t bytes[4096];
-};
-}  // namespace
-
 // Every task owns a kernel stack and a trap stack (guard pages included,
 // mapped by vm like every slot in .stacks) and one user stack page.
 extern "C" {
 [[gnu::section(".stacks")]] constinit hb::StackSlot hb_task_stacks[hb::sched::kMaxTasks];
 [[gnu::section(".stacks")]] constinit hb::StackSlot hb_task_trap_stacks[hb::sched::kMaxTasks];
-[[gnu::section(".user.stack")]] constinit UserStack hb_task_user_stacks[hb::sched::kMaxTasks];
+[[gnu::section(".user.stack")]] constinit hb::UserStack hb_task_user_stacks[hb::sched::kMaxTasks];
 }
 
 namespace hb::sched {
@@ -180,7 +174,7 @@ CpuStats stats(CpuId cpu) {
 std::uintptr_t task_user_stack_bottom(const Task& t) {
     return reinterpret_cast<std::uintptr_t>(&hb_task_user_stacks[&t - g_tasks]);
 }
-std::uintptr_t task_user_stack_top(const Task& t) { return task_user_stack_bottom(t) + sizeof(UserStack); }
+std::uintptr_t task_user_stack_top(const Task& t) { return task_user_stack_bottom(t) + sizeof(hb::UserStack); }
 std::uintptr_t task_trap_stack_bottom(const Task& t) {
     return reinterpret_cast<std::uintptr_t>(&hb_task_trap_stacks[&t - g_tasks].stack[0]);
 }

@@ -35,6 +35,12 @@ static_assert(sizeof(StackSlot) == HB_STACK_SLOT_SIZE, "start.S computes slot 0'
 static_assert((kStackSlotSize & (kStackSlotSize - 1)) == 0, "trap entry masks sp with SLOT - 1");
 // [hb:end stack_slot]
 
+/// A user-mode stack: one page, placed in .user.stack (mapped U|R|W) by
+/// whoever owns it (per CPU in chapter 03, per task in chapter 04).
+struct alignas(HB_PAGE_SIZE) UserStack {
+    std::uint8_t bytes[kPageSize];
+};
+
 enum class StackKind { Kernel, Trap, Emergency };
 inline constexpr std::size_t kStackKinds = 3;
 

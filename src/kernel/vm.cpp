@@ -15,9 +15,6 @@ extern "C" char __user_stack_start[], __user_stack_end[], __kernel_end[];
 namespace hb::vm {
 namespace {
 
-struct alignas(4096) UserStack {
-    std::uint8_t bytes[4096];
-};
 [[gnu::section(".user.stack")]] constinit UserStack g_user_stacks[kMaxCpus];
 
 /// Table pages for the kernel space. The image needs a root, one level-1
