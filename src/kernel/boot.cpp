@@ -45,6 +45,12 @@ const BootInfo& early_init(HartId boot_hart, std::uintptr_t dtb, const char* cha
         power_off(ExitStatus::Failure);
     }
     g_boot.topology = topo.value();
+    if (g_boot.args.has("fault", "early-fault")) {
+        // Mutation test: a wild load before any trap entry is installed must
+        // be reported by the early trap vector (start.S), not hang the hart.
+        volatile std::uintptr_t wild = 8;  // volatile: the compiler may not know it is bad
+        (void)*reinterpret_cast<volatile std::uint64_t*>(wild);
+    }
     return g_boot;
 }
 

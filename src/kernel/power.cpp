@@ -30,3 +30,10 @@ void power_off(ExitStatus status) {
 // [hb:end power_off]
 
 }  // namespace hb
+
+// Called by start.S's early trap vector.
+extern "C" [[noreturn]] void hb_early_trap_report(std::uint64_t scause, std::uint64_t sepc, std::uint64_t stval) {
+    hb::console::println("KINIT: FAIL early trap (no trap entry installed yet): scause=", hb::Hex{scause},
+                         " sepc=", hb::Hex{sepc}, " stval=", hb::Hex{stval});
+    hb::power_off(hb::ExitStatus::Failure);
+}

@@ -20,6 +20,8 @@ hb_secondary_entry:
     lla     gp, __global_pointer$
     .option pop
     mv      tp, zero
+    lla     t0, hb_early_trap       /* start.S: report a trap, do not hang */
+    csrw    stvec, t0
     ld      sp, HB_SECONDARY_BOOT_STACK_TOP(a1)
     /* a0 = hart id from SBI, a1 = SecondaryBoot*. */
     call    hb_secondary_main

@@ -21,6 +21,8 @@ _start:
     lla     gp, __global_pointer$
     .option pop
     mv      tp, zero
+    lla     t0, hb_early_trap       /* until a chapter installs its trap entry */
+    csrw    stvec, t0
 
     /* sp = top of stack slot 0 (guard page, then the stack proper). */
     lla     sp, hb_kernel_stacks
@@ -42,6 +44,19 @@ _start:
 /* [hb:end boot_entry] */
 
     .text
+/* Early trap vector: any trap before a chapter installs its own trap entry
+ * (chapters 01-02 have none) is a bug. Report it with the trap CSRs and power
+ * off with a failure status, instead of jumping to address 0 and hanging
+ * until the gate's timeout. Runs on whatever stack the hart had. */
+    .globl hb_early_trap
+    .balign 4
+hb_early_trap:
+    csrr    a0, scause
+    csrr    a1, sepc
+    csrr    a2, stval
+    call    hb_early_trap_report    /* does not return */
+    j       hb_park
+
     .globl hb_park
 hb_park:
     wfi
