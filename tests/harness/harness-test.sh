@@ -28,7 +28,7 @@ setup() {
   export HB_LADDER HB_NO_BUILD=1
   export FAKE_PIDFILE="$TMP/fake.pid"
   unset SMP REQUIRE_SMP RUN_UNTIL_MARKER RUN_TIMEOUT CHAPTER KERNEL_ARGS ACCEL \
-        EXPECT_FAIL LOG_SUFFIX FAKE_EXIT FAKE_HANG FAKE_LINE_DELAY FAKE_ARGS_FILE
+        EXPECT_FAIL LOG_SUFFIX MARKERS FAKE_EXIT FAKE_HANG FAKE_LINE_DELAY FAKE_ARGS_FILE
   export CHAPTER=91 RUN_TIMEOUT=20s
   mkdir -p "$BUILD_DIR/chapters/90-base" "$BUILD_DIR/chapters/91-smp" "$BUILD_DIR/chapters/89-broken"
   touch "$BUILD_DIR/chapters/90-base/kernel.elf" "$BUILD_DIR/chapters/91-smp/kernel.elf" \
@@ -99,6 +99,24 @@ case_smp_lines_optional_without_require_smp() {
   run_gate good.log
   expect_rc 0
   expect_last "PASS 91-smp smp2 markers=3"
+}
+
+case_markers_override_variant_ladder() {
+  # MARKERS: a variant run judged against its own ladder (e.g. maxcpus=2).
+  printf 'KINIT: boot hart{N}\nKINIT: heap ready\nKSELFTEST: done ok\n' >"$TMP/variant.markers"
+  export MARKERS="$TMP/variant.markers"
+  run_gate good.log
+  expect_rc 0
+  expect_last "PASS 91-smp smp1 markers=3"
+  # ... and the variant ladder really is the one judged: a line it demands
+  # that the transcript lacks makes the run fail.
+  printf 'KINIT: boot hart{N}\nKINIT: heap gone\n' >"$TMP/variant.markers"
+  run_gate good.log
+  expect_rc 1
+  expect_last "missing marker: 'KINIT: heap gone'"
+  export MARKERS="$TMP/absent.markers"
+  run_gate good.log
+  expect_rc 2
 }
 
 case_require_smp_needs_smp_lines() {
