@@ -1,7 +1,8 @@
 // Time-bounded waiting that lets the hart sleep.
 //
 // A wait that spins starves the other vCPUs under single-threaded TCG (the
-// hart it waits for never runs) and burns a host core under MTTCG. So a wait
+// hart it waits for runs only when QEMU forcibly switches harts, every
+// 100 ms) and burns a host core under MTTCG. So a wait
 // arms the SBI timer for a short slice and executes WFI: the hart sleeps
 // until the timer (or an IPI) is pending, then re-checks its condition. With
 // sstatus.SIE clear no trap is taken; WFI still returns because the interrupt

@@ -10,7 +10,8 @@
 /* One stack slot: 64 KiB, aligned to 64 KiB; its lowest page is the guard
  * page, the rest is the stack (kernel/stacks.hpp). The power-of-two
  * alignment lets trap entry tell, from sp alone, how close a stack is to
- * its guard page: sp & (SLOT - 1) is the offset inside the slot. */
+ * its guard page: (sp - 1) & (SLOT - 1) is the offset of the first free
+ * byte inside its slot (see the check in arch/riscv/trap.S). */
 #define HB_STACK_SLOT_SIZE 65536
 #define HB_STACK_SIZE (HB_STACK_SLOT_SIZE - HB_PAGE_SIZE)
 
