@@ -245,8 +245,8 @@ void check_qos_order() {
                     kName, "qos probes did not all run");
     for (std::uint32_t q = 1; q < kQosClassCount; ++q) {
         selftest::check(g_qos_seen[q - 1].load() < g_qos_seen[q].load(), kName, qos_name(static_cast<QosClass>(q - 1)),
-                        " ran ", g_qos_seen[q - 1].load(), "th, after ", qos_name(static_cast<QosClass>(q)), " (",
-                        g_qos_seen[q].load(), "th)");
+                        " ran as number ", g_qos_seen[q - 1].load(), ", after ", qos_name(static_cast<QosClass>(q)),
+                        " (number ", g_qos_seen[q].load(), ")");
     }
     selftest::pass(kName);
 }

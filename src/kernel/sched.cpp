@@ -55,6 +55,11 @@ constinit bool g_no_preempt = false;
 // Mutation test `shared-kernel-context`: the switch does not carry the
 // per-task half of HartLocal.kernel_context.
 constinit bool g_shared_kctx = false;
+// Mutation tests `ignore-qos` (every task queued as Normal) and `wrong-home`
+// (a task for cpu k >= 1 is queued on cpu k+1): the qos order and per-CPU
+// selftests must notice.
+constinit bool g_ignore_qos = false;
+constinit bool g_wrong_home = false;
 
 PerCpu& this_percpu() { return g_cpu[current_cpu().raw()]; }
 
@@ -231,6 +236,8 @@ void init(const BootInfo& boot) {
     g_serialize = fault_injected("serialize-scheduler");
     g_no_preempt = fault_injected("no-preempt");
     g_shared_kctx = fault_injected("shared-kernel-context");
+    g_ignore_qos = fault_injected("ignore-qos");
+    g_wrong_home = fault_injected("wrong-home");
     for (std::uint32_t c = 0; c < g_cpu_count; ++c) {
         // The idle tasks live outside the task table; they are built like any
         // task but never queued: the scheduler picks idle when the queue is empty.
@@ -272,7 +279,10 @@ SpawnError spawn(const char* name, void (*entry)(std::uint64_t), std::uint64_t a
     build_context(*t);
     // The runqueue lock's release publishes the task's fields to the home
     // CPU, whose pick_next takes the same lock.
-    const EnqueueOutcome outcome = runqueue(home).enqueue(t->id, qos);
+    CpuId queue_cpu = home;
+    if (g_wrong_home && home != CpuId(0)) queue_cpu = CpuId((home.raw() + 1) % g_cpu_count);
+    const QosClass queue_qos = g_ignore_qos ? QosClass::Normal : qos;
+    const EnqueueOutcome outcome = runqueue(queue_cpu).enqueue(t->id, queue_qos);
     if (outcome != EnqueueOutcome::Accepted) {
         t->state.store(static_cast<std::uint32_t>(TaskState::Free), std::memory_order_release);
         return outcome == EnqueueOutcome::RejectedFull ? SpawnError::QueueFull : SpawnError::InvalidQos;

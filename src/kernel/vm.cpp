@@ -56,7 +56,10 @@ void build_kernel_space(const BootInfo& boot) {
     const bool map_guards = fault_injected("map-guard-pages");
 
     // Kernel image, section by section, 4 KiB pages so permissions are exact.
-    map_or_fail(addr(__kernel_start), addr(__text_end), kRead | kExec | kGlobal, "text", false);
+    // (fault `writable-text`: the classic W+X mistake, for the sv39 selftest to catch.)
+    const std::uint64_t text_flags = fault_injected("writable-text") ? kRead | kWrite | kExec | kGlobal
+                                                                      : kRead | kExec | kGlobal;
+    map_or_fail(addr(__kernel_start), addr(__text_end), text_flags, "text", false);
     map_or_fail(addr(__user_text_start), addr(__user_text_end), kRead | kExec | kUser, "user text", false);
     map_or_fail(addr(__rodata_start), addr(__data_start), kRead | kGlobal, "rodata", false);
     map_or_fail(addr(__data_start), addr(__stacks_start), kRead | kWrite | kGlobal, "data", false);
