@@ -26,14 +26,18 @@ foreach(tool IN ITEMS DOXYGEN SPHINX_BUILD DOT)
   endif()
 endforeach()
 
+# A `book` target that only explains why the book cannot be built, and fails.
+function(hb_book_refuse reason)
+  add_custom_target(book
+    COMMAND ${CMAKE_COMMAND} -E echo "hartbook: book: ${reason}"
+    COMMAND ${CMAKE_COMMAND} -E false
+    VERBATIM)
+endfunction()
+
 if(hb_book_missing)
   string(REPLACE ";" ", " hb_book_missing_text "${hb_book_missing}")
   message(STATUS "Book: missing ${hb_book_missing_text}; the `book` target will fail (run scripts/install-deps)")
-  add_custom_target(book
-    COMMAND ${CMAKE_COMMAND} -E echo
-            "hartbook: book: missing ${hb_book_missing_text}: run scripts/install-deps (or make deps)"
-    COMMAND ${CMAKE_COMMAND} -E false
-    VERBATIM)
+  hb_book_refuse("missing ${hb_book_missing_text}: run scripts/install-deps (or make deps)")
   return()
 endif()
 
@@ -43,11 +47,7 @@ if(TARGET gates)
 else()
   # The book shows the transcripts the gates captured; without gates there is
   # nothing true to show.
-  add_custom_target(book
-    COMMAND ${CMAKE_COMMAND} -E echo
-            "hartbook: book: no `gates` target (configure with HB_BUILD_KERNELS=ON and the riscv64 toolchain): the book renders only after every chapter gate has passed"
-    COMMAND ${CMAKE_COMMAND} -E false
-    VERBATIM)
+  hb_book_refuse("no `gates` target (configure with HB_BUILD_KERNELS=ON and the riscv64 toolchain): the book renders only after every chapter gate has passed")
   return()
 endif()
 

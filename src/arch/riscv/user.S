@@ -7,14 +7,15 @@
 
     .section .user.text, "ax"
 
-/* hb_user_check(a0 = n): n CHECK_CONTEXT system calls, then EXIT(0). The
- * kernel inspects its own sp and tp on each one. */
-    .globl hb_user_check
+/* Both programs are one loop: n system calls of one number (a0 = how many
+ * are left, which CHECK_CONTEXT's handler may look at), then EXIT(0). */
+.macro SYSCALL_LOOP name, nr
+    .globl \name
     .balign 4
-hb_user_check:
+\name:
     mv      s0, a0
 1:  beqz    s0, 2f
-    li      a7, HB_SYS_CHECK_CONTEXT
+    li      a7, \nr
     mv      a0, s0
     ecall
     addi    s0, s0, -1
@@ -22,20 +23,14 @@ hb_user_check:
 2:  li      a7, HB_SYS_EXIT
     li      a0, 0
     ecall
+.endm
+
+/* hb_user_check(a0 = n): n CHECK_CONTEXT system calls; the kernel inspects
+ * its own sp and tp on each one. */
+SYSCALL_LOOP hb_user_check, HB_SYS_CHECK_CONTEXT
 
 /* hb_user_nop(a0 = n): n NOP system calls (the round-trip benchmark). */
-    .globl hb_user_nop
-    .balign 4
-hb_user_nop:
-    mv      s0, a0
-1:  beqz    s0, 2f
-    li      a7, HB_SYS_NOP
-    ecall
-    addi    s0, s0, -1
-    j       1b
-2:  li      a7, HB_SYS_EXIT
-    li      a0, 0
-    ecall
+SYSCALL_LOOP hb_user_nop, HB_SYS_NOP
 /* [hb:end user_programs] */
 
 /* [hb:region user_worker] */
