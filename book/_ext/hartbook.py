@@ -4,7 +4,8 @@ Three directives, all of which fail the build when what they quote is missing:
 
 ``.. hb-code:: <path from repo root> <region>``
     Quotes the lines between ``[hb:region <region>]`` and ``[hb:end <region>]``
-    in a source file, dedented. Options: ``:language:`` (default from the file
+    in a source file, dedented, without lines tagged ``[hb:fault]`` (fault
+    injection sites for the mutation gates). Options: ``:language:`` (default from the file
     extension), ``:caption:`` (default: the path and region), ``:linenos:``,
     ``:emphasize-lines:`` (relative to the quoted region).
 
@@ -126,6 +127,9 @@ MARKER_RE = re.compile(
 )
 
 
+FAULT_TAG = "[hb:fault]"
+
+
 def find_region(text: str, region: str):
     """Returns (lines, start_lineno, regions_in_file) or raises ValueError."""
     lines = text.splitlines()
@@ -154,8 +158,11 @@ def find_region(text: str, region: str):
         raise ValueError(f"no [hb:region {region}] (regions in this file: {listed})")
     if end is None:
         raise ValueError(f"[hb:region {region}] at line {start + 1} has no [hb:end {region}]")
-    # Nested regions' own marker lines are not part of the quote.
-    body = [l for l in lines[start + 1 : end] if not MARKER_RE.match(l)]
+    # Nested regions' own marker lines are not part of the quote, and neither
+    # are fault-injection sites: each is one line tagged `// [hb:fault]`
+    # (src/lib/faults.hpp), so the taught code reads as if faults did not
+    # exist. The book says so once, where it explains the mutation gates.
+    body = [l for l in lines[start + 1 : end] if not MARKER_RE.match(l) and FAULT_TAG not in l]
     while body and not body[0].strip():
         body.pop(0)
     while body and not body[-1].strip():

@@ -2,13 +2,16 @@
 // check the identifier types, power off with a verdict.
 #include "kernel/boot.hpp"
 #include "kernel/power.hpp"
-#include "selftest_newtypes.hpp"
+#include "selftests.hpp"
+
+using namespace hb;
 
 // [hb:region kmain]
+/// The boot hart: a0 = its hart id (from OpenSBI: not always hart 0),
+/// a1 = the device tree.
 extern "C" [[noreturn]] void kmain(std::uint64_t hart, std::uintptr_t dtb) {
-    // a0 from OpenSBI is this hart's id: the boot hart is not always hart 0.
-    const hb::BootInfo& boot = hb::early_init(hb::HartId(hart), dtb, "01", "typed identifiers");
-    hb::ch01::selftest_newtypes(boot);
-    hb::power_off(hb::ExitStatus::Success);
+    const BootInfo& boot = early_init(HartId(hart), dtb, "01", "typed identifiers");
+    ch01::selftest_newtypes(boot);
+    power_off(ExitStatus::Success);
 }
 // [hb:end kmain]

@@ -1,13 +1,65 @@
 // Chapter 04 composition root: chapters 01-03, then every CPU runs its own
 // scheduler on its own runqueue.
+#include "01-newtypes/selftests.hpp"
+#include "02-hart-boot/selftests.hpp"
+#include "03-trap-stacks/selftests.hpp"
+#include "04-runqueues/selftests.hpp"
 #include "kernel/boot.hpp"
-#include "sched_tests.hpp"
-#include "selftest_newtypes.hpp"
+#include "kernel/power.hpp"
+#include "kernel/sched.hpp"
+#include "kernel/selftest.hpp"
+#include "kernel/smp.hpp"
+#include "kernel/trap.hpp"
+#include "kernel/vm.hpp"
+
+using namespace hb;
+
+namespace {
+
+// [hb:region selftest_task]
+/// The chapter's selftests that need every CPU scheduling: a task of the
+/// least urgent class on the boot CPU, so everything it spawns runs first.
+void selftest_task(std::uint64_t) {
+    ch04::check_qos_order();
+    ch04::check_runqueue_percpu();
+    if (boot_info().topology.cpu_count() > 1) ch04::check_smp_exec();
+    ch04::check_ticks();
+    ch04::check_cpuid_fallback();
+    ch04::measure();
+    power_off(ExitStatus::Success);
+}
+// [hb:end selftest_task]
+
+}  // namespace
 
 // [hb:region kmain]
 extern "C" [[noreturn]] void kmain(std::uint64_t hart, std::uintptr_t dtb) {
-    const hb::BootInfo& boot = hb::early_init(hb::HartId(hart), dtb, "04", "runqueues");
-    hb::ch01::selftest_newtypes(boot);
-    hb::ch04::run(boot);  // chapters 02-03, the schedulers, the selftests; powers off
+    const BootInfo& boot = early_init(HartId(hart), dtb, "04", "runqueues");
+    smp::init_boot_cpu(boot);        // tp -> cpu0's HartLocal, FP off, cpu0 online
+    trap::install_on_this_hart();    // stvec -> trap entry, sscratch = 0
+    vm::build_kernel_space(boot);
+    vm::enable_on_this_hart();
+    sched::init(boot);               // every CPU's scheduler state, the tick handler
+    ch01::selftest_newtypes(boot);
+    ch03::init_selftests(boot);
+    ch04::init_selftests(boot);
+    const CpuSet started = smp::start_secondaries(boot);  // each runs kmain_secondary
+    if (started.count() > 1) ch02::selftest_smp_online(boot, started);
+    ch02::selftest_reject_foreign_online(boot);
+    ch03::selftest_this_cpu(CpuId(0));
+    ch03::check_reports(boot);
+    ch04::selftest_reject_enqueue_full();
+    const auto task = sched::spawn("selftests", &selftest_task, 0, QosClass::Background, CpuId(0));
+    selftest::check(task.ok(), "qos order", "spawn the selftest task: ", sched::spawn_error_name(task.error()));
+    ch04::spawn_qos_probes();
+    sched::run_scheduler();  // the boot CPU schedules too; the selftest task powers off
+}
+
+/// Every other hart, once online.
+void hb::kmain_secondary(CpuId cpu) {
+    vm::enable_on_this_hart();
+    trap::install_on_this_hart();
+    ch03::selftest_this_cpu(cpu);
+    sched::run_scheduler();
 }
 // [hb:end kmain]

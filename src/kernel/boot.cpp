@@ -1,12 +1,15 @@
 #include "kernel/boot.hpp"
 
 #include "kernel/console.hpp"
-#include "kernel/power.hpp"
+#include "kernel/fault.hpp"
+#include "kernel/panic.hpp"
 #include "kernel/wait.hpp"
 
 namespace hb {
 namespace {
 constinit BootInfo g_boot{};
+// Fault early-fault's target. volatile: the compiler may not know it is bad.
+volatile std::uintptr_t g_wild_address = 8;
 }
 
 const BootInfo& boot_info() { return g_boot; }
@@ -22,35 +25,19 @@ const BootInfo& early_init(HartId boot_hart, std::uintptr_t dtb, const char* cha
     const void* blob = reinterpret_cast<const void*>(dtb);
     const std::size_t size = fdt::total_size(blob);
     auto parsed = fdt::parse(blob, size);
-    if (!parsed.ok()) {
-        console::println("KINIT: FAIL device tree at ", Hex{dtb}, ": ", fdt::error_name(parsed.error()));
-        power_off(ExitStatus::Failure);
-    }
+    HB_ASSERT(parsed.ok(), "device tree at ", Hex{dtb}, ": ", fdt::error_name(parsed.error()));
     g_boot.platform = parsed.value();
     init_wait(g_boot.platform.timebase_hz);
     g_boot.args = BootArgs(g_boot.platform.bootargs, g_boot.platform.bootargs_len);
-    const char* fault = nullptr;
-    std::size_t fault_len = 0;
-    if (g_boot.args.value("fault", fault, fault_len)) {
-        console::Line line;
-        line.append("KINIT: fault injected: ");
-        for (std::size_t i = 0; i < fault_len; ++i) line.append(fault[i]);
-        console::write_line(line);
-    }
+    fault::init(g_boot.args);
 
     const auto limit = static_cast<std::uint32_t>(g_boot.args.number("maxcpus", kMaxCpus));
     auto topo = Topology::build(boot_hart, g_boot.platform.harts, g_boot.platform.hart_count, limit);
-    if (!topo.ok()) {
-        console::println("KINIT: FAIL topology: ", topology_error_name(topo.error()));
-        power_off(ExitStatus::Failure);
-    }
+    HB_ASSERT(topo.ok(), "topology: ", topology_error_name(topo.error()));
     g_boot.topology = topo.value();
-    if (g_boot.args.has("fault", "early-fault")) {
-        // Mutation test: a wild load before any trap entry is installed must
-        // be reported by the early trap vector (start.S), not hang the hart.
-        volatile std::uintptr_t wild = 8;  // volatile: the compiler may not know it is bad
-        (void)*reinterpret_cast<volatile std::uint64_t*>(wild);
-    }
+    // Fault early-fault: a wild load before any trap entry is installed must
+    // be reported by the early trap vector (start.S), not hang the hart.
+    if (HB_FAULT(EarlyFault)) (void)*reinterpret_cast<volatile std::uint64_t*>(g_wild_address);  // [hb:fault]
     return g_boot;
 }
 

@@ -14,7 +14,13 @@ inline constexpr std::size_t kLineMax = 160;
 using Line = FixedString<kLineMax>;
 
 /// Writes `line` and a newline atomically with respect to other lines.
+/// Printing under a runqueue lock panics (lock rule 2).
 void write_line(const Line& line);
+
+/// The panic path's print (kernel/panic.cpp): no lock checks, and it does
+/// not wait for ever for the console lock (this hart may hold it, or a
+/// hart that holds it may be stuck); after a bounded wait it prints anyway.
+void write_line_panic(const Line& line);
 
 template <typename... Args>
 void println(const Args&... args) {

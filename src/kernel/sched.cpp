@@ -5,7 +5,8 @@
 #include "kernel/console.hpp"
 #include "kernel/fault.hpp"
 #include "kernel/hartlocal.hpp"
-#include "kernel/power.hpp"
+#include "kernel/panic.hpp"
+#include "kernel/percpu.hpp"
 #include "kernel/stacks.hpp"
 #include "kernel/trap.hpp"
 #include "kernel/wait.hpp"
@@ -24,44 +25,13 @@ extern "C" {
 namespace hb::sched {
 namespace {
 
-// [hb:region percpu]
-/// The richer per-CPU block: everything the scheduler keeps per CPU.
-/// Only its own CPU touches it, except `rq`, whose lock is the one
-/// cross-CPU boundary (remote spawns enqueue through it).
-struct PerCpu {
-    RunQueue rq;
-    Task* current = nullptr;  ///< the task running on this CPU, or null in the scheduler loop
-    Task idle;                ///< runs when the runqueue is empty; sleeps in WFI
-    Context scheduler{};      ///< the scheduler loop's own context
-    // Written only by this CPU, read by the selftests on others: atomics
-    // (relaxed: they are statistics, nothing is published through them).
-    std::atomic<std::uint64_t> ticks{0};
-    std::atomic<std::uint64_t> user_ticks{0};
-    std::atomic<std::uint64_t> switches{0};
-    std::atomic<std::uint64_t> idle_wakeups{0};
-};
-// [hb:end percpu]
-
-constinit PerCpu g_cpu[kMaxCpus]{};
 constinit Task g_tasks[kMaxTasks]{};
-constinit IrqSpinLock g_task_table_lock;
-constinit std::atomic<std::uint64_t> g_fallbacks{0};
+constinit IrqSpinLockOf<LockClass::TaskTable> g_task_table_lock;
 constinit std::uint32_t g_cpu_count = 1;
-// Mutation test `serialize-scheduler`: one lock around every CPU's task
-// execution, the "big scheduler lock" that makes SMP a time-sharing of one.
+// Fault serialize-scheduler: one big lock around every CPU's task execution.
 constinit BasicSpinLock<PauseRelax> g_big_lock;
-constinit bool g_serialize = false;
-constinit bool g_no_preempt = false;
-// Mutation test `shared-kernel-context`: the switch does not carry the
-// per-task half of HartLocal.kernel_context.
-constinit bool g_shared_kctx = false;
-// Mutation tests `ignore-qos` (every task queued as Normal) and `wrong-home`
-// (a task for cpu k >= 1 is queued on cpu k+1): the qos order and per-CPU
-// selftests must notice.
-constinit bool g_ignore_qos = false;
-constinit bool g_wrong_home = false;
 
-PerCpu& this_percpu() { return g_cpu[current_cpu().raw()]; }
+CpuSched& this_cpu_sched() { return this_percpu().sched; }
 
 // [hb:region build_context]
 /// A fresh context: the first switch to it "returns" into the trampoline,
@@ -82,16 +52,18 @@ void build_context(Task& t) {
 }
 // [hb:end build_context]
 
-[[noreturn]] void invariant_broken(const char* what, TaskId id) {
-    console::println("KINIT: FAIL scheduler invariant on cpu", current_cpu(), ": ", what, " (task ", id, ")");
-    power_off(ExitStatus::Failure);
+/// Every switch between a task and the scheduler goes through here: no
+/// spinlock may be held across it (lock rule 6).
+void context_switch(Context* from, Context* to, const char* what) {
+    lockcheck::assert_may_switch(what);
+    hb_context_switch(from, to);
 }
 
 // [hb:region switch_to]
 /// Runs `t` on this CPU until it gives the CPU back (yield, preemption,
 /// exit). The per-task halves of HartLocal go with it: where its user-mode
 /// traps land, and its parked kernel context while it is in user mode.
-void switch_to(PerCpu& pc, Task& t, CpuId cpu) {
+void switch_to(CpuSched& pc, Task& t, CpuId cpu) {
     HartLocal& hl = hart_local(cpu);
     t.state.store(static_cast<std::uint32_t>(TaskState::Running), std::memory_order_relaxed);
     t.on_cpu.store(cpu.raw(), std::memory_order_relaxed);
@@ -99,24 +71,24 @@ void switch_to(PerCpu& pc, Task& t, CpuId cpu) {
     pc.switches.fetch_add(1, std::memory_order_relaxed);
     pc.current = &t;
     hl.trap_stack_top = t.trap_stack_top;
-    if (!g_shared_kctx) hl.kernel_context = t.kernel_context;
-    hb_context_switch(&pc.scheduler, &t.ctx);
-    if (!g_shared_kctx) t.kernel_context = hl.kernel_context;
+    hl.kernel_context = t.kernel_context;
+    if (HB_FAULT(SharedKernelContext)) hl.kernel_context = 0;  // [hb:fault]
+    context_switch(&pc.scheduler, &t.ctx, "the scheduler switching to a task");
+    t.kernel_context = hl.kernel_context;
     pc.current = nullptr;
     t.on_cpu.store(kMaxCpus, std::memory_order_relaxed);
 }
 // [hb:end switch_to]
 
 /// Back to the scheduler loop from the running task (interrupts are off).
-void switch_to_scheduler(PerCpu& pc) {
+void switch_to_scheduler(CpuSched& pc, const char* why) {
     Task* t = pc.current;
-    hb_context_switch(&t->ctx, &pc.scheduler);
+    context_switch(&t->ctx, &pc.scheduler, why);
 }
 
 // [hb:region tick]
-bool on_interrupt(trap::TrapFrame& f) {
-    if (f.scause != static_cast<std::uint64_t>(trap::Cause::SupervisorTimer)) return false;
-    PerCpu& pc = this_percpu();
+void on_tick(trap::TrapFrame& f) {
+    CpuSched& pc = this_cpu_sched();
     pc.ticks.fetch_add(1, std::memory_order_relaxed);
     if (trap::from_user(f) && pc.current != nullptr) {
         // A tick in user mode: trap entry must have put the frame on the
@@ -124,9 +96,8 @@ bool on_interrupt(trap::TrapFrame& f) {
         // the task). Checked on every such tick, not sampled.
         Task& t = *pc.current;
         const auto frame = reinterpret_cast<std::uintptr_t>(&f);
-        if (frame < task_trap_stack_bottom(t) || frame >= t.trap_stack_top) {
-            invariant_broken("user-mode tick frame not on the task's trap stack", t.id);
-        }
+        HB_ASSERT(frame >= task_trap_stack_bottom(t) && frame < t.trap_stack_top,
+                  "user-mode tick frame not on the trap stack of task ", t.id);
         ++t.user_preemptions;
         pc.user_ticks.fetch_add(1, std::memory_order_relaxed);
     }
@@ -134,8 +105,8 @@ bool on_interrupt(trap::TrapFrame& f) {
     // Preemption: the interrupted task, whether it was in user or kernel
     // mode, goes back to the scheduler; its trap frame stays on its own
     // stack until it is resumed and returns from this trap.
-    if (pc.current != nullptr && !g_no_preempt) switch_to_scheduler(pc);
-    return true;
+    if (HB_FAULT(NoPreempt)) return;  // [hb:fault]
+    if (pc.current != nullptr) switch_to_scheduler(pc, "preemption");
 }
 // [hb:end tick]
 
@@ -146,7 +117,7 @@ void idle_main(std::uint64_t) {
     // the runqueue again; the tick would preempt us anyway, but idle does not
     // depend on preemption to notice new work.
     for (;;) {
-        this_percpu().idle_wakeups.fetch_add(1, std::memory_order_relaxed);
+        this_cpu_sched().idle_wakeups.fetch_add(1, std::memory_order_relaxed);
         arch::wait_for_interrupt();
         yield();
     }
@@ -157,7 +128,6 @@ void idle_main(std::uint64_t) {
 
 const char* spawn_error_name(SpawnError e) {
     switch (e) {
-    case SpawnError::None: return "none";
     case SpawnError::NoFreeTask: return "no-free-task";
     case SpawnError::BadCpu: return "bad-cpu";
     case SpawnError::QueueFull: return "queue-full";
@@ -166,12 +136,12 @@ const char* spawn_error_name(SpawnError e) {
     return "?";
 }
 
-RunQueue& runqueue(CpuId cpu) { return g_cpu[cpu.raw()].rq; }
-Task* current_task() { return this_percpu().current; }
+RunQueue& runqueue(CpuId cpu) { return percpu(cpu).sched.rq; }
+Task* current_task() { return this_cpu_sched().current; }
 Task* task_by_id(TaskId id) { return id.raw() < kMaxTasks ? &g_tasks[id.raw()] : nullptr; }
 
 CpuStats stats(CpuId cpu) {
-    const PerCpu& pc = g_cpu[cpu.raw()];
+    const CpuSched& pc = percpu(cpu).sched;
     return {pc.ticks.load(std::memory_order_relaxed), pc.user_ticks.load(std::memory_order_relaxed),
             pc.switches.load(std::memory_order_relaxed), pc.idle_wakeups.load(std::memory_order_relaxed)};
 }
@@ -201,60 +171,39 @@ bool locate_task_stack(std::uintptr_t addr, Task*& task, bool& trap_stack) {
     return false;
 }
 
-// [hb:region current_cpu_impl]
-CpuId current_cpu() {
-    HartLocal* hl;
-    asm volatile("mv %0, tp" : "=r"(hl));
-    if (is_hart_local(hl)) return CpuId(hl->cpu);  // the fast path
-
-    // Fallback: work out the CPU from the stack we are running on.
-    volatile std::uint8_t probe = 0;
-    const auto sp = reinterpret_cast<std::uintptr_t>(&probe);
-    CpuId cpu{};
-    const StackLocation where = locate_stack(sp);
+/// current_cpu()'s second source of evidence: the CPU running on the task
+/// stack that holds `addr` (set by switch_to on that CPU).
+bool cpu_of_task_stack(std::uintptr_t addr, CpuId& cpu) {
     Task* task = nullptr;
     bool trap_stack = false;
-    if (where.found) {
-        cpu = where.cpu;  // a per-CPU stack names its CPU
-    } else if (locate_task_stack(sp, task, trap_stack) &&
-               task->on_cpu.load(std::memory_order_relaxed) < kMaxCpus) {
-        cpu = CpuId(task->on_cpu.load(std::memory_order_relaxed));  // set by this CPU's scheduler
-    } else {
-        console::println("KINIT: FAIL current_cpu: tp ", Hex{reinterpret_cast<std::uintptr_t>(hl)},
-                         " is no HartLocal and sp ", Hex{sp}, " is on no known stack");
-        power_off(ExitStatus::Failure);
-    }
-    install_hart_local(cpu);  // repair tp
-    g_fallbacks.fetch_add(1, std::memory_order_relaxed);
-    return cpu;
+    if (!locate_task_stack(addr, task, trap_stack)) return false;
+    const std::uint32_t on = task->on_cpu.load(std::memory_order_relaxed);
+    if (on >= kMaxCpus) return false;
+    cpu = CpuId(on);
+    return true;
 }
-std::uint64_t cpuid_fallbacks() { return g_fallbacks.load(std::memory_order_relaxed); }
-// [hb:end current_cpu_impl]
 
 void init(const BootInfo& boot) {
     g_cpu_count = boot.topology.cpu_count();
-    g_serialize = fault_injected("serialize-scheduler");
-    g_no_preempt = fault_injected("no-preempt");
-    g_shared_kctx = fault_injected("shared-kernel-context");
-    g_ignore_qos = fault_injected("ignore-qos");
-    g_wrong_home = fault_injected("wrong-home");
     for (std::uint32_t c = 0; c < g_cpu_count; ++c) {
         // The idle tasks live outside the task table; they are built like any
         // task but never queued: the scheduler picks idle when the queue is empty.
-        Task& idle = g_cpu[c].idle;
+        Task& idle = percpu(CpuId(c)).sched.idle;
         idle.id = TaskId(kMaxTasks + c);
         idle.qos = QosClass::Background;
         idle.home = CpuId(c);
         idle.entry = &idle_main;
         idle.name = "idle";
     }
-    trap::set_interrupt_handler(&on_interrupt);
+    trap::set_interrupt_handler(trap::Interrupt::Timer, &on_tick);
+    set_task_stack_locator(&cpu_of_task_stack);
 }
 
 // [hb:region spawn]
-SpawnError spawn(const char* name, void (*entry)(std::uint64_t), std::uint64_t arg, QosClass qos, CpuId home,
-                 Task** out) {
-    if (home.raw() >= g_cpu_count) return SpawnError::BadCpu;
+Result<Task*, SpawnError> spawn(const char* name, void (*entry)(std::uint64_t), std::uint64_t arg, QosClass qos,
+                                CpuId home) {
+    using R = Result<Task*, SpawnError>;
+    if (home.raw() >= g_cpu_count) return R::failure(SpawnError::BadCpu);
     Task* t = nullptr;
     {
         LockGuard guard(g_task_table_lock);
@@ -266,7 +215,7 @@ SpawnError spawn(const char* name, void (*entry)(std::uint64_t), std::uint64_t a
             }
         }
     }
-    if (t == nullptr) return SpawnError::NoFreeTask;
+    if (t == nullptr) return R::failure(SpawnError::NoFreeTask);
     t->id = TaskId(static_cast<std::uint32_t>(t - g_tasks));
     t->qos = qos;
     t->home = home;
@@ -280,29 +229,29 @@ SpawnError spawn(const char* name, void (*entry)(std::uint64_t), std::uint64_t a
     // The runqueue lock's release publishes the task's fields to the home
     // CPU, whose pick_next takes the same lock.
     CpuId queue_cpu = home;
-    if (g_wrong_home && home != CpuId(0)) queue_cpu = CpuId((home.raw() + 1) % g_cpu_count);
-    const QosClass queue_qos = g_ignore_qos ? QosClass::Normal : qos;
+    QosClass queue_qos = qos;
+    if (HB_FAULT(WrongHome) && home != CpuId(0)) queue_cpu = CpuId((home.raw() + 1) % g_cpu_count);  // [hb:fault]
+    if (HB_FAULT(IgnoreQos)) queue_qos = QosClass::Normal;  // [hb:fault]
     const EnqueueOutcome outcome = runqueue(queue_cpu).enqueue(t->id, queue_qos);
     if (outcome != EnqueueOutcome::Accepted) {
         t->state.store(static_cast<std::uint32_t>(TaskState::Free), std::memory_order_release);
-        return outcome == EnqueueOutcome::RejectedFull ? SpawnError::QueueFull : SpawnError::InvalidQos;
+        return R::failure(outcome == EnqueueOutcome::RejectedFull ? SpawnError::QueueFull : SpawnError::InvalidQos);
     }
-    if (out != nullptr) *out = t;
-    return SpawnError::None;
+    return R::success(t);
 }
 // [hb:end spawn]
 
 // [hb:region yield_exit]
 void yield() {
     InterruptsOff off;  // no tick while we switch
-    switch_to_scheduler(this_percpu());
+    switch_to_scheduler(this_cpu_sched(), "yield");
 }
 
 void exit_task() {
-    HB_CSR_CLEAR(sstatus, arch::kSstatusSie);
-    PerCpu& pc = this_percpu();
+    arch::disable_interrupts();
+    CpuSched& pc = this_cpu_sched();
     pc.current->state.store(static_cast<std::uint32_t>(TaskState::Exited), std::memory_order_release);
-    switch_to_scheduler(pc);
+    switch_to_scheduler(pc, "exit");
     for (;;) {
     }
 }
@@ -311,7 +260,7 @@ void exit_task() {
 // [hb:region scheduler_loop]
 void run_scheduler() {
     const CpuId cpu = current_cpu();
-    PerCpu& pc = g_cpu[cpu.raw()];
+    CpuSched& pc = percpu(cpu).sched;
     // The idle task has no table slot. It runs on this CPU's chapter-3 trap
     // stack, which no trap uses any more (tasks bring their own), and it
     // never enters user mode, so it needs no trap stack of its own: a trap
@@ -324,9 +273,9 @@ void run_scheduler() {
         RunnableTask next{};
         Task* t = &pc.idle;
         if (pc.rq.pick_next(next)) t = task_by_id(next.task);
-        if (g_serialize) g_big_lock.lock();
+        if (HB_FAULT(SerializeScheduler)) g_big_lock.lock();  // [hb:fault]
         switch_to(pc, *t, cpu);
-        if (g_serialize) g_big_lock.unlock();
+        if (HB_FAULT(SerializeScheduler)) g_big_lock.unlock();  // [hb:fault]
         if (t == &pc.idle) continue;
         const auto state = static_cast<TaskState>(t->state.load(std::memory_order_relaxed));
         if (state == TaskState::Exited) {
@@ -335,9 +284,8 @@ void run_scheduler() {
         } else if (state == TaskState::Running) {
             t->state.store(static_cast<std::uint32_t>(TaskState::Runnable), std::memory_order_relaxed);
             // Cannot be refused: kMaxTasks <= capacity (static_assert in sched.hpp).
-            if (pc.rq.enqueue(t->id, t->qos) != EnqueueOutcome::Accepted) {
-                invariant_broken("requeue refused", t->id);
-            }
+            const EnqueueOutcome requeued = pc.rq.enqueue(t->id, t->qos);
+            HB_ASSERT(requeued == EnqueueOutcome::Accepted, "requeue of task ", t->id, " refused");
         }
     }
 }
@@ -348,7 +296,7 @@ void run_scheduler() {
 // [hb:region task_start]
 // First C++ of every task (switch.S's trampoline jumps here).
 extern "C" [[noreturn]] void hb_task_start(hb::sched::Task* t) {
-    HB_CSR_SET(sstatus, hb::arch::kSstatusSie);  // tasks run with interrupts on
+    hb::arch::enable_interrupts();  // tasks run with interrupts on
     t->entry(t->arg);
     hb::sched::exit_task();
 }

@@ -5,10 +5,11 @@
 // stealing); the only cross-CPU operation is enqueueing onto another CPU's
 // runqueue, through that runqueue's lock (the one documented boundary).
 //
-// Lock order (also in the book): a task may hold at most one runqueue lock,
-// and a runqueue lock is a leaf: nothing else is taken, printed or
-// allocated while it is held. Runqueue locks and the console lock keep
-// interrupts off on their hart while held (IrqSpinLock).
+// Lock order (lib/runqueue.hpp, the book): a task may hold at most one
+// runqueue lock, and a runqueue lock is a leaf: nothing else is taken,
+// printed or allocated while it is held; no lock is held across a context
+// switch. Every kernel lock masks interrupts on its hart while held, and
+// checks these rules itself (kernel/irqlock.hpp).
 #pragma once
 
 #include <atomic>
@@ -19,6 +20,7 @@
 #include "lib/asm_abi.h"
 #include "lib/cpuset.hpp"
 #include "lib/ids.hpp"
+#include "lib/result.hpp"
 #include "lib/runqueue.hpp"
 
 namespace hb::sched {
@@ -61,8 +63,11 @@ struct Task {
 // [hb:end task]
 
 // [hb:region limits]
-/// Tasks the kernel can have at once. Each has two 64 KiB stack slots.
-inline constexpr std::uint32_t kMaxTasks = 32;
+/// Tasks the kernel can have at once. Each has two 64 KiB stack slots and a
+/// user stack page (8.3 MiB of .stacks for all of them). 64, not 32: at
+/// kMaxCpus CPUs, chapter 04's per-CPU test alone runs 4 tasks on each CPU
+/// beside the selftest task, and 32 slots ran out at -smp 8.
+inline constexpr std::uint32_t kMaxTasks = 64;
 static_assert(kMaxTasks <= kRunQueueCapacityPerClass,
               "a runqueue class can hold every task, so a requeue of a task "
               "that was just dequeued can never be refused");
@@ -70,42 +75,33 @@ static_assert(kMaxTasks <= kRunQueueCapacityPerClass,
 /// Timer tick period: preemption granularity.
 inline constexpr std::uint64_t kTickUs = 1000;
 
-using RunQueue = LockedRunQueue<IrqSpinLock>;
+using RunQueue = LockedRunQueue<IrqSpinLockOf<LockClass::RunQueue>>;
 // [hb:end limits]
 
-enum class SpawnError { None, NoFreeTask, BadCpu, QueueFull, InvalidQos };
+enum class SpawnError { NoFreeTask, BadCpu, QueueFull, InvalidQos };
 const char* spawn_error_name(SpawnError e);
 
 /// Creates a task running entry(arg) on `home` and makes it runnable there.
-/// QueueFull / InvalidQos: the runqueue refused it; the task is released
-/// again, nothing is half-created, and the caller decides what to do.
-SpawnError spawn(const char* name, void (*entry)(std::uint64_t), std::uint64_t arg, QosClass qos, CpuId home,
-                 Task** out = nullptr);
+/// Returns the task, or why not: QueueFull / InvalidQos mean the runqueue
+/// refused it; the task is released again, nothing is half-created, and the
+/// caller decides what to do.
+Result<Task*, SpawnError> spawn(const char* name, void (*entry)(std::uint64_t), std::uint64_t arg, QosClass qos,
+                                CpuId home);
 
 /// Gives up the CPU; the task stays runnable (back of its class).
 void yield();
 /// Ends the calling task.
 [[noreturn]] void exit_task();
 
-/// Runs this CPU's scheduler loop forever. Call once per CPU after init.
-[[noreturn]] void run_scheduler();
 /// Boot-time setup of every CPU's scheduler state (boot CPU, before any task).
 void init(const BootInfo& boot);
+/// Runs this CPU's scheduler loop forever. Each CPU calls it last.
+[[noreturn]] void run_scheduler();
 
 /// This CPU's runqueue (and another's, for the cross-CPU boundary).
 RunQueue& runqueue(CpuId cpu);
 Task* current_task();
 Task* task_by_id(TaskId id);
-
-// [hb:region current_cpu]
-/// The CPU this code runs on. Fast path: tp -> HartLocal, validated (the
-/// pointer must be one of the HartLocal blocks and point at itself). If the
-/// check fails, a fallback finds the CPU from independent evidence: which
-/// stack sp is on (a per-CPU stack names its CPU; a task stack names its
-/// task, whose on_cpu the scheduler set), repairs tp and counts the event.
-CpuId current_cpu();
-std::uint64_t cpuid_fallbacks();
-// [hb:end current_cpu]
 
 /// Per-CPU statistics for the selftests.
 struct CpuStats {
@@ -115,6 +111,25 @@ struct CpuStats {
     std::uint64_t idle_wakeups;
 };
 CpuStats stats(CpuId cpu);
+
+// [hb:region cpu_sched]
+/// The scheduler's section of a CPU's PerCpu block (kernel/percpu.hpp).
+/// Only its own CPU touches it, except `rq`, whose lock is the one
+/// cross-CPU boundary (remote spawns enqueue through it), and the
+/// statistics, which other CPUs read.
+struct CpuSched {
+    RunQueue rq;
+    Task* current = nullptr;  ///< the task running on this CPU, or null in the scheduler loop
+    Task idle;                ///< runs when the runqueue is empty; sleeps in WFI
+    Context scheduler{};      ///< the scheduler loop's own context
+    // Written only by this CPU, read by the selftests on others: atomics
+    // (relaxed: they are statistics, nothing is published through them).
+    std::atomic<std::uint64_t> ticks{0};
+    std::atomic<std::uint64_t> user_ticks{0};
+    std::atomic<std::uint64_t> switches{0};
+    std::atomic<std::uint64_t> idle_wakeups{0};
+};
+// [hb:end cpu_sched]
 
 /// Where an address is, if it is on a task's stack.
 bool locate_task_stack(std::uintptr_t addr, Task*& task, bool& trap_stack);

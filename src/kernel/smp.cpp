@@ -5,7 +5,7 @@
 #include "kernel/console.hpp"
 #include "kernel/fault.hpp"
 #include "kernel/hartlocal.hpp"
-#include "kernel/power.hpp"
+#include "kernel/panic.hpp"
 #include "kernel/stacks.hpp"
 #include "kernel/wait.hpp"
 
@@ -22,9 +22,12 @@ constinit SecondaryBoot g_boot_blocks[kMaxCpus]{};
 /// takes milliseconds; a hart that needs a second is broken.
 constexpr std::uint64_t kOnlineTimeoutUs = 2'000'000;
 
-[[noreturn]] void bringup_fail(CpuId cpu, HartId hart, const char* what, const char* detail) {
-    console::println("KINIT: FAIL cpu", cpu, " (hart", hart, ") ", what, ": ", detail);
-    power_off(ExitStatus::Failure);
+/// Per-hart setup every CPU does first: the FP unit off, so a
+/// floating-point instruction in the kernel or in user mode traps
+/// (OpenSBI leaves sstatus.FS on).
+void init_this_hart() {
+    arch::fp_off();
+    if (HB_FAULT(FpLeftOn)) HB_CSR_SET(sstatus, std::uint64_t{1} << 13);  // [hb:fault]
 }
 
 }  // namespace
@@ -40,25 +43,47 @@ OnlineWitness witness(CpuId cpu) {
 }
 
 OnlineError mark_self_online() {
-    const CpuId self = this_cpu();
+    const CpuId self = current_cpu();
     return g_online.mark_online(self, self);
 }
 
-void install_boot_hart_local(const BootInfo& boot) {
+// [hb:region init_boot_cpu]
+void init_boot_cpu(const BootInfo& boot) {
     init_hart_local(CpuId(0), boot.boot_hart);
     install_hart_local(CpuId(0));
+    init_this_hart();
+    const OnlineError e = mark_self_online();
+    HB_ASSERT(e == OnlineError::None, "boot cpu could not mark itself online: ", online_error_name(e));
+}
+// [hb:end init_boot_cpu]
+
+namespace {
+
+/// Asks the firmware to start `hart` at hb_secondary_entry with its boot block.
+void start_hart(CpuId cpu, HartId hart, SecondaryBoot& b) {
+    const auto r = sbi::hart_start(hart, reinterpret_cast<std::uintptr_t>(hb_secondary_entry),
+                                   reinterpret_cast<std::uintptr_t>(&b));
+    // "already available" means the hart is running code we did not
+    // start: that is a failure, not a success.
+    HB_ASSERT(r.ok(), "cpu", cpu, " (hart", hart, ") hart_start failed: ", sbi::error_name(r.error));
 }
 
-void init_boot_cpu(const BootInfo& boot) {
-    install_boot_hart_local(boot);
-    if (mark_self_online() != OnlineError::None) {
-        console::println("KINIT: FAIL boot cpu could not mark itself online");
-        power_off(ExitStatus::Failure);
+/// Sleeps (time-bounded) until the hart reports Online in its boot block.
+void await_online(CpuId cpu, HartId hart, SecondaryBoot& b) {
+    const auto outcome = wait_until(
+        [&] { return b.state.load(std::memory_order_acquire) == static_cast<std::uint32_t>(BootState::Online); },
+        kOnlineTimeoutUs);
+    if (outcome == WaitOutcome::TimedOut) {
+        const auto st = sbi::hart_status(hart);
+        HB_PANIC("cpu", cpu, " (hart", hart, ") did not come online within ", kOnlineTimeoutUs / 1000,
+                 " ms, hsm status ", st.ok() ? sbi::hart_state_name(st.value) : sbi::error_name(st.error));
     }
 }
 
+}  // namespace
+
 // [hb:region start_secondaries]
-CpuSet start_secondaries(const BootInfo& boot, SecondaryWork then) {
+CpuSet start_secondaries(const BootInfo& boot) {
     const Topology& topo = boot.topology;
     CpuSet expected = CpuSet{}.with(CpuId(0));
     for (std::size_t i = 0; i < topo.parked_count(); ++i) {
@@ -68,14 +93,9 @@ CpuSet start_secondaries(const BootInfo& boot, SecondaryWork then) {
 
     // No HSM, no SMP: say so and stop. A silent fallback to one hart would
     // let every later SMP proof "pass" on a machine that never ran SMP.
-    // (fault `no-hsm` pretends the probe said no, to test this path.)
-    if (!sbi::probe(sbi::Extension::Hsm) || fault_injected("no-hsm")) {
-        console::println("KINIT: FAIL sbi hsm extension missing: cannot start ", topo.cpu_count() - 1,
-                         " secondary harts");
-        power_off(ExitStatus::Failure);
-    }
-    const bool skip_start = fault_injected("skip-hart-start");
-    const bool forge = fault_injected("forge-online");
+    bool have_hsm = sbi::probe(sbi::Extension::Hsm);
+    if (HB_FAULT(NoHsm)) have_hsm = false;  // [hb:fault]
+    if (!have_hsm) HB_PANIC("sbi hsm extension missing: cannot start ", topo.cpu_count() - 1, " secondary harts");
     const std::uint64_t t0 = now_ticks();
 
     // One hart at a time: start it, then wait (sleeping) until it reports.
@@ -89,33 +109,14 @@ CpuSet start_secondaries(const BootInfo& boot, SecondaryWork then) {
         b.cpu = c;
         b.expected_hart = hart.raw();
         b.witness_hart = ~std::uint64_t{0};
-        b.then = then;
         // release: the block's contents are complete before the hart can run.
         b.state.store(static_cast<std::uint32_t>(BootState::Pending), std::memory_order_release);
         expected = expected.with(cpu);
 
-        if (forge) {
-            g_online.forge_for_counterfactual(cpu);  // and never start the hart
-            continue;
-        }
-        if (!skip_start) {
-            const auto r = sbi::hart_start(hart, reinterpret_cast<std::uintptr_t>(hb_secondary_entry),
-                                           reinterpret_cast<std::uintptr_t>(&b));
-            // "already available" means the hart is running code we did not
-            // start: that is a failure, not a success.
-            if (!r.ok()) bringup_fail(cpu, hart, "hart_start failed", sbi::error_name(r.error));
-        }
-        const auto outcome = wait_until(
-            [&] {
-                return b.state.load(std::memory_order_acquire) ==
-                       static_cast<std::uint32_t>(BootState::Online);
-            },
-            kOnlineTimeoutUs);
-        if (outcome == WaitOutcome::TimedOut) {
-            const auto st = sbi::hart_status(hart);
-            bringup_fail(cpu, hart, "did not come online within 2000 ms, hsm status",
-                         st.ok() ? sbi::hart_state_name(st.value) : sbi::error_name(st.error));
-        }
+        if (HB_FAULT(ForgeOnline) && g_online.mark_online(cpu, cpu) == OnlineError::None) continue;  // [hb:fault]
+        if (HB_FAULT(SkipHartStart)) { await_online(cpu, hart, b); continue; }  // [hb:fault]
+        start_hart(cpu, hart, b);
+        await_online(cpu, hart, b);
     }
     console::println("KINIT: smp: ", topo.cpu_count() - 1, " secondary harts online in ",
                      ticks_to_us(now_ticks() - t0), " us");
@@ -132,32 +133,22 @@ extern "C" [[noreturn]] void hb_secondary_main(std::uint64_t hart, hb::smp::Seco
     using namespace hb;
     // acquire: pairs with the boot hart's release store of Pending, so this
     // hart sees its boot block and HartLocal fully written.
-    if (b->state.load(std::memory_order_acquire) != static_cast<std::uint32_t>(smp::BootState::Pending)) {
-        console::println("KINIT: FAIL hart", hart, " entered with an unpublished boot block");
-        power_off(ExitStatus::Failure);
-    }
+    const auto state = b->state.load(std::memory_order_acquire);
+    HB_ASSERT(state == static_cast<std::uint32_t>(smp::BootState::Pending), "hart", hart,
+              " entered with an unpublished boot block");
     const CpuId cpu(b->cpu);
     install_hart_local(cpu);
-    if (hart != b->expected_hart) {
-        console::println("KINIT: FAIL cpu", cpu, " entered on hart", hart, ", expected hart",
-                         b->expected_hart);
-        power_off(ExitStatus::Failure);
-    }
+    HB_ASSERT(hart == b->expected_hart, "cpu", cpu, " entered on hart", hart, ", expected hart", b->expected_hart);
     b->witness_hart = hart;
+    smp::init_this_hart();
     // Publish the online bit first, then say so, then report to the boot
     // hart: the boot hart waits for the report, so the lines come out in
     // CpuId order and the bit is set before anyone is told.
     const OnlineError e = smp::mark_self_online();
-    if (e != OnlineError::None) {
-        console::println("KINIT: FAIL cpu", cpu, " mark online: ", online_error_name(e));
-        power_off(ExitStatus::Failure);
-    }
+    HB_ASSERT(e == OnlineError::None, "cpu", cpu, " mark online: ", online_error_name(e));
     console::println("KINIT: cpu", cpu, " online");
-    const smp::SecondaryWork then = b->then;
     b->state.store(static_cast<std::uint32_t>(smp::BootState::Online), std::memory_order_release);
-    if (then != nullptr) then(cpu);
-    // Chapter 02 gives a secondary nothing more to do: it sleeps. Later
-    // chapters pass their per-CPU program as `then`.
+    kmain_secondary(cpu);  // the chapter's per-CPU steps (its kmain.cpp)
     for (;;) arch::wait_for_interrupt();
 }
 // [hb:end secondary_main]

@@ -12,10 +12,6 @@
 namespace hb::smp {
 
 // [hb:region secondary_boot]
-/// What a secondary CPU does once it is online: the chapter's per-CPU
-/// program. Must not return; null means "sleep" (chapter 02).
-using SecondaryWork = void (*)(CpuId cpu);
-
 /// Per-hart boot block: written by the boot hart before hart_start, read by
 /// the new hart in its first instructions (stack_top, via a1), then used by
 /// the new hart to report back. One per CPU, never shared.
@@ -30,7 +26,6 @@ struct SecondaryBoot {
     std::atomic<std::uint32_t> state;
     /// The hart's proof of life: the id it received in a0.
     std::uint64_t witness_hart;
-    SecondaryWork then;  ///< run after reporting online
 };
 static_assert(offsetof(SecondaryBoot, stack_top) == HB_SECONDARY_BOOT_STACK_TOP);
 // [hb:end secondary_boot]
@@ -39,18 +34,16 @@ static_assert(offsetof(SecondaryBoot, stack_top) == HB_SECONDARY_BOOT_STACK_TOP)
 /// no published block. Pending is what the boot hart publishes (release).
 enum class BootState : std::uint32_t { Unused = 0, Pending = 1, Online = 2 };
 
-/// Installs the boot hart's HartLocal (tp); idempotent. Done first thing by
-/// any chapter that installs a trap vector, which relies on tp.
-void install_boot_hart_local(const BootInfo& boot);
-
-/// Installs the boot hart's HartLocal and marks CPU 0 online.
+/// The boot hart becomes CPU 0: its HartLocal is filled and installed in tp
+/// (trap entry and current_cpu() rely on it), its FP unit is turned off,
+/// and it marks itself online. First thing in every chapter from 02 on.
 void init_boot_cpu(const BootInfo& boot);
 
 /// Starts every other CPU in the topology, one at a time, each with a
-/// time-bounded wait. Returns the set of CPUs expected online (boot CPU
-/// included). Fails loudly (FAIL line + power-off) if HSM is missing or a
-/// hart does not come up.
-CpuSet start_secondaries(const BootInfo& boot, SecondaryWork then = nullptr);
+/// time-bounded wait. Each one, once online, runs the chapter's
+/// kmain_secondary. Returns the set of CPUs started (boot CPU included).
+/// Panics if HSM is missing or a hart does not come up.
+CpuSet start_secondaries(const BootInfo& boot);
 
 /// The online mask and the witnesses, for the selftests.
 OnlineMask& online_mask();
@@ -60,3 +53,10 @@ OnlineWitness witness(CpuId cpu);
 OnlineError mark_self_online();
 
 }  // namespace hb::smp
+
+namespace hb {
+/// What a secondary CPU does once it is online: each chapter's kmain.cpp
+/// defines it, next to kmain, as the flat list of its per-CPU steps. When
+/// it returns, the hart sleeps for good.
+void kmain_secondary(CpuId cpu);
+}  // namespace hb

@@ -5,7 +5,7 @@
 #include "arch/riscv/csr.hpp"
 #include "kernel/console.hpp"
 #include "kernel/fault.hpp"
-#include "kernel/power.hpp"
+#include "kernel/panic.hpp"
 #include "kernel/stacks.hpp"
 
 extern "C" char __kernel_start[], __text_end[], __user_text_start[], __user_text_end[];
@@ -33,11 +33,8 @@ void map_or_fail(std::uintptr_t va, std::uintptr_t end, std::uint64_t flags, con
                  bool allow_mega = true) {
     if (end <= va) return;
     const sv39::MapError e = g_space->map(va, va, end - va, flags, allow_mega);
-    if (e != sv39::MapError::None) {
-        console::println("KINIT: FAIL sv39 map ", what, " [", Hex{va}, ", ", Hex{end}, "): ",
-                         sv39::map_error_name(e));
-        power_off(ExitStatus::Failure);
-    }
+    HB_ASSERT(e == sv39::MapError::None, "sv39 map ", what, " [", Hex{va}, ", ", Hex{end}, "): ",
+              sv39::map_error_name(e));
 }
 
 constexpr std::uint64_t round_up(std::uint64_t v, std::uint64_t a) { return (v + a - 1) / a * a; }
@@ -53,12 +50,10 @@ std::uintptr_t user_stack_top(CpuId cpu) { return user_stack_bottom(cpu) + sizeo
 void build_kernel_space(const BootInfo& boot) {
     using namespace sv39;
     g_space = new (g_space_storage) AddressSpace(g_pool);
-    const bool map_guards = fault_injected("map-guard-pages");
 
     // Kernel image, section by section, 4 KiB pages so permissions are exact.
-    // (fault `writable-text`: the classic W+X mistake, for the sv39 selftest to catch.)
-    const std::uint64_t text_flags = fault_injected("writable-text") ? kRead | kWrite | kExec | kGlobal
-                                                                      : kRead | kExec | kGlobal;
+    std::uint64_t text_flags = kRead | kExec | kGlobal;
+    if (HB_FAULT(WritableText)) text_flags |= kWrite;  // [hb:fault]
     map_or_fail(addr(__kernel_start), addr(__text_end), text_flags, "text", false);
     map_or_fail(addr(__user_text_start), addr(__user_text_end), kRead | kExec | kUser, "user text", false);
     map_or_fail(addr(__rodata_start), addr(__data_start), kRead | kGlobal, "rodata", false);
@@ -67,7 +62,8 @@ void build_kernel_space(const BootInfo& boot) {
     // Every stack slot: the stack mapped, its guard page NOT mapped. A store
     // into the guard page is then a page fault on the hart that made it.
     for (std::uintptr_t slot = addr(__stacks_start); slot < addr(__stacks_end); slot += kStackSlotSize) {
-        const std::uintptr_t first = map_guards ? slot : slot + hb::kPageSize;
+        std::uintptr_t first = slot + hb::kPageSize;
+        if (HB_FAULT(MapGuardPages)) first = slot;  // [hb:fault]
         map_or_fail(first, slot + kStackSlotSize, kRead | kWrite | kGlobal, "stack", false);
     }
     map_or_fail(addr(__user_stack_start), addr(__user_stack_end), kRead | kWrite | kUser, "user stacks", false);
@@ -92,7 +88,7 @@ void enable_on_this_hart() {
     // Identity mapping: the next instruction's address means the same thing
     // before and after the switch. sfence.vma drops stale translations.
     HB_CSR_WRITE(satp, g_space->satp());
-    asm volatile("sfence.vma zero, zero" ::: "memory");
+    arch::sfence_vma_all();
 }
 
 }  // namespace hb::vm

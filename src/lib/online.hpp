@@ -47,11 +47,6 @@ public:
     }
     [[nodiscard]] CpuSet snapshot() const { return m_set.load(); }
 
-    /// Counterfactual support only: sets a bit without the ownership check,
-    /// to show that the bring-up check catches a forged bit (fault
-    /// `forge-online`). Never called on a healthy boot.
-    void forge_for_counterfactual(CpuId cpu) { m_set.insert(cpu); }
-
 private:
     AtomicCpuSet m_set;
 };

@@ -98,9 +98,12 @@ TEST(MarkOnline, OutOfRangeIsRefused) {
     EXPECT_EQ(m.mark_online(last, last), OnlineError::None);
 }
 
-TEST(MarkOnline, ForgeSetsTheBitWithoutTheRule) {
+TEST(MarkOnline, ALieAboutSelfSetsTheBit) {
+    // The mask checks that a caller names itself; it cannot know whether the
+    // caller lies about who it is (fault forge-online does exactly that).
+    // Only the witness check in verify_bringup exposes such a bit.
     OnlineMask m;
-    m.forge_for_counterfactual(CpuId(3));
+    EXPECT_EQ(m.mark_online(CpuId(3), CpuId(3)), OnlineError::None);
     EXPECT_EQ(m.snapshot(), set_of({3}));
     // The forged bit now blocks the real CPU's own claim.
     EXPECT_EQ(m.mark_online(CpuId(3), CpuId(3)), OnlineError::AlreadyOnline);
@@ -247,7 +250,7 @@ TEST(VerifyBringup, ForgedBitIsCaughtByTheWitnessCheck) {
     ASSERT_EQ(m.mark_online(CpuId(1), CpuId(1)), OnlineError::None);
     ASSERT_EQ(m.mark_online(CpuId(3), CpuId(3)), OnlineError::None);
     ASSERT_EQ(m.mark_online(CpuId(0), CpuId(2)), OnlineError::NotSelf);
-    m.forge_for_counterfactual(CpuId(2));
+    ASSERT_EQ(m.mark_online(CpuId(2), CpuId(2)), OnlineError::None);  // cpu0 lying that it is cpu2
     const BringupVerdict v = hb::verify_bringup(m.snapshot(), set_of({0, 1, 2, 3}), w.w, t);
     EXPECT_EQ(v.problem, Problem::MissingWitness);
     EXPECT_EQ(v.cpu, CpuId(2));

@@ -10,6 +10,7 @@ inline constexpr std::uint64_t kSstatusSie = 1ull << 1;   // S-mode interrupts e
 inline constexpr std::uint64_t kSstatusSpie = 1ull << 5;
 inline constexpr std::uint64_t kSstatusSpp = 1ull << 8;   // previous mode was S
 inline constexpr std::uint64_t kSstatusSum = 1ull << 18;  // S may touch U pages
+inline constexpr std::uint64_t kSstatusFs = 3ull << 13;   // FP unit state: 0 = Off (FP traps)
 inline constexpr std::uint64_t kSieSsie = 1ull << 1;      // software (IPI) interrupt
 inline constexpr std::uint64_t kSieStie = 1ull << 5;      // timer interrupt
 inline constexpr std::uint64_t kSieSeie = 1ull << 9;      // external interrupt
@@ -39,5 +40,49 @@ inline void wait_for_interrupt() { asm volatile("wfi" ::: "memory"); }
 /// Tells the hart to slow down in a busy loop (Zihintpause; a no-op hint
 /// encoding on harts without it).
 inline void cpu_relax() { asm volatile(".insn i 0x0f, 0, x0, x0, 0x010"); }
+
+// [hb:region interrupt_helpers]
+/// Is sstatus.SIE set (S-mode interrupts taken on this hart)?
+inline bool interrupts_enabled() { return (HB_CSR_READ(sstatus) & kSstatusSie) != 0; }
+inline void disable_interrupts() { HB_CSR_CLEAR(sstatus, kSstatusSie); }
+inline void enable_interrupts() { HB_CSR_SET(sstatus, kSstatusSie); }
+/// Clears SIE and returns whether it was set, for restore_interrupts.
+inline bool save_and_disable_interrupts() {
+    std::uint64_t prev;
+    asm volatile("csrrc %0, sstatus, %1" : "=r"(prev) : "r"(kSstatusSie) : "memory");
+    return (prev & kSstatusSie) != 0;
+}
+inline void restore_interrupts(bool were_enabled) {
+    if (were_enabled) enable_interrupts();
+}
+// [hb:end interrupt_helpers]
+
+/// The thread pointer: in kernel code it holds this hart's HartLocal
+/// (the register rule in trap.S). Only kernel/hartlocal.cpp and the
+/// selftest that corrupts it on purpose touch it.
+inline std::uintptr_t read_tp() {
+    std::uintptr_t v;
+    asm volatile("mv %0, tp" : "=r"(v));
+    return v;
+}
+inline void write_tp(std::uintptr_t v) { asm volatile("mv tp, %0" ::"r"(v) : "memory"); }
+
+/// Drops every cached translation on this hart (after satp changes or a
+/// page-table entry is removed).
+inline void sfence_vma_all() { asm volatile("sfence.vma zero, zero" ::: "memory"); }
+
+/// A 32-bit store to a device register (not cached, not merged, not elided).
+inline void mmio_write32(std::uintptr_t address, std::uint32_t value) {
+    *reinterpret_cast<volatile std::uint32_t*>(address) = value;
+}
+
+/// Turns the floating-point unit off on this hart (sstatus.FS = Off): any
+/// FP instruction, in S-mode or U-mode, then traps as an illegal
+/// instruction. OpenSBI leaves FS on, so every hart does this at entry.
+inline void fp_off() { HB_CSR_CLEAR(sstatus, kSstatusFs); }
+inline bool fp_is_off() { return (HB_CSR_READ(sstatus) & kSstatusFs) == 0; }
+/// Executes one floating-point instruction (the FP selftest's probe): with
+/// FS = Off it traps as an illegal instruction.
+inline void fp_probe() { asm volatile("fmv.w.x ft0, zero" ::: "memory"); }
 
 }  // namespace hb::arch

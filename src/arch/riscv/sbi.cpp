@@ -25,7 +25,7 @@ Raw call(Extension ext, std::int64_t fid, std::uint64_t a0 = 0, std::uint64_t a1
 }
 
 template <typename T>
-Result<T> wrap(Raw r) {
+SbiRet<T> wrap(Raw r) {
     return {static_cast<Error>(r.error), static_cast<T>(r.value)};
 }
 
@@ -65,7 +65,7 @@ bool probe(Extension ext) {
     return r.error == 0 && r.value != 0;
 }
 
-Result<std::int64_t> spec_version() { return wrap<std::int64_t>(call(Extension::Base, 0)); }
+SbiRet<std::int64_t> spec_version() { return wrap<std::int64_t>(call(Extension::Base, 0)); }
 
 void console_putchar(char c) {
     call(Extension::LegacyConsolePutchar, 0, static_cast<unsigned char>(c));
@@ -73,21 +73,21 @@ void console_putchar(char c) {
 
 void set_timer(std::uint64_t stime_value) { call(Extension::Time, 0, stime_value); }
 
-Result<std::int64_t> hart_start(HartId hart, std::uintptr_t entry, std::uintptr_t opaque) {
+SbiRet<std::int64_t> hart_start(HartId hart, std::uintptr_t entry, std::uintptr_t opaque) {
     return wrap<std::int64_t>(call(Extension::Hsm, 0, hart.raw(), entry, opaque));
 }
 
-Result<HartState> hart_status(HartId hart) {
+SbiRet<HartState> hart_status(HartId hart) {
     return wrap<HartState>(call(Extension::Hsm, 2, hart.raw()));
 }
 
-Result<std::int64_t> send_ipi(HartId hart) {
+SbiRet<std::int64_t> send_ipi(HartId hart) {
     // hart_mask is relative to hart_mask_base: base = the hart, mask = bit 0.
     // This is the only place a hart mask exists.
     return wrap<std::int64_t>(call(Extension::Ipi, 0, 1, hart.raw()));
 }
 
-Result<std::int64_t> system_reset(ResetType type, ResetReason reason) {
+SbiRet<std::int64_t> system_reset(ResetType type, ResetReason reason) {
     return wrap<std::int64_t>(call(Extension::SystemReset, 0, static_cast<std::uint64_t>(type),
                                    static_cast<std::uint64_t>(reason)));
 }

@@ -23,9 +23,11 @@ enum class Error : std::int64_t {
     AlreadyStopped = -8,
 };
 
-/// A value or an SBI error, never both.
+/// What every SBI call returns: the specification's `struct sbiret
+/// { long error; long value; }`, with the value typed. `value` means
+/// something only when `error` is Success.
 template <typename T>
-struct Result {
+struct SbiRet {
     Error error;
     T value;
     [[nodiscard]] bool ok() const { return error == Error::Success; }
@@ -45,7 +47,7 @@ enum class Extension : std::int64_t {
 
 /// Base extension: is `ext` implemented by this firmware?
 bool probe(Extension ext);
-Result<std::int64_t> spec_version();
+SbiRet<std::int64_t> spec_version();
 
 /// Legacy console: one byte to the firmware's UART. Blocking, slow, and the
 /// only console every SBI implementation has.
@@ -68,15 +70,15 @@ const char* hart_state_name(HartState s);
 
 /// HSM: start `hart` at physical address `entry` in S-mode with a0 = hart id
 /// and a1 = `opaque`.
-Result<std::int64_t> hart_start(HartId hart, std::uintptr_t entry, std::uintptr_t opaque);
-Result<HartState> hart_status(HartId hart);
+SbiRet<std::int64_t> hart_start(HartId hart, std::uintptr_t entry, std::uintptr_t opaque);
+SbiRet<HartState> hart_status(HartId hart);
 
 /// IPI: raise the supervisor software interrupt on one hart.
-Result<std::int64_t> send_ipi(HartId hart);
+SbiRet<std::int64_t> send_ipi(HartId hart);
 
 enum class ResetType : std::uint32_t { Shutdown = 0, ColdReboot = 1, WarmReboot = 2 };
 enum class ResetReason : std::uint32_t { None = 0, SystemFailure = 1 };
 /// SRST: does not return on success.
-Result<std::int64_t> system_reset(ResetType type, ResetReason reason);
+SbiRet<std::int64_t> system_reset(ResetType type, ResetReason reason);
 
 }  // namespace hb::sbi

@@ -33,6 +33,20 @@ SYSCALL_LOOP hb_user_check, HB_SYS_CHECK_CONTEXT
 SYSCALL_LOOP hb_user_nop, HB_SYS_NOP
 /* [hb:end user_programs] */
 
+/* [hb:region user_fp] */
+/* hb_user_fp: one floating-point instruction, then EXIT(0). With the FP
+ * unit off (sstatus.FS = Off) the instruction traps as an illegal
+ * instruction and EXIT is never reached; the kernel reports the fault. */
+    .section .user.text, "ax"
+    .globl hb_user_fp
+    .balign 4
+hb_user_fp:
+    fmv.w.x ft0, zero
+    li      a7, HB_SYS_EXIT
+    li      a0, 0
+    ecall
+/* [hb:end user_fp] */
+
 /* [hb:region user_worker] */
 /* hb_user_worker(a0 = n): chapter 04's user task. Rounds of: a stretch of
  * arithmetic (timer ticks land in user mode here), then CHECK_CONTEXT, whose

@@ -1,4 +1,4 @@
-#include "selftest_newtypes.hpp"
+#include "selftests.hpp"
 
 #include "kernel/selftest.hpp"
 #include "lib/cpuset.hpp"

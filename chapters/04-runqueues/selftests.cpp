@@ -1,4 +1,4 @@
-#include "sched_tests.hpp"
+#include "04-runqueues/selftests.hpp"
 
 #include <atomic>
 
@@ -6,12 +6,10 @@
 #include "kernel/console.hpp"
 #include "kernel/hartlocal.hpp"
 #include "kernel/irqlock.hpp"
-#include "kernel/power.hpp"
 #include "kernel/selftest.hpp"
 #include "kernel/trap.hpp"
 #include "kernel/wait.hpp"
 #include "lib/percpu_layout.hpp"
-#include "traps.hpp"
 
 extern "C" void hb_user_worker();
 
@@ -32,7 +30,6 @@ constexpr std::uint64_t kHogTicks = 3;
 constexpr std::uint32_t kPingPongYields = 2000;
 
 constinit const BootInfo* g_boot = nullptr;
-constinit Continuation g_next = nullptr;
 
 std::uint32_t cpu_count() { return g_boot->topology.cpu_count(); }
 
@@ -55,9 +52,8 @@ bool task_wait(Pred&& ready, std::uint64_t timeout_us) {
 // not spawned yet (a probe waiting for its peers, a hog for its witness).
 void spawn_or_fail(const char* test, const char* name, void (*fn)(std::uint64_t), std::uint64_t arg,
                    QosClass qos, CpuId cpu) {
-    const sched::SpawnError e = sched::spawn(name, fn, arg, qos, cpu);
-    selftest::check(e == sched::SpawnError::None, test, "spawn ", name, " on cpu", cpu, ": ",
-                    sched::spawn_error_name(e));
+    const auto spawned = sched::spawn(name, fn, arg, qos, cpu);
+    selftest::check(spawned.ok(), test, "spawn ", name, " on cpu", cpu, ": ", sched::spawn_error_name(spawned.error()));
 }
 
 // ---------------------------------------------------------------- QoS order
@@ -91,7 +87,7 @@ constinit PinnedResult g_pinned[kMaxCpus * kPinnedPerCpu]{};
 void pinned_kernel(std::uint64_t idx) {
     PinnedResult& r = g_pinned[idx];
     for (std::uint32_t i = 0; i < kPinnedRounds; ++i) {
-        if (sched::current_cpu().raw() != r.home) ++r.wrong_cpu;
+        if (current_cpu().raw() != r.home) ++r.wrong_cpu;
         ++r.runs;
         sched::yield();
     }
@@ -102,7 +98,7 @@ void pinned_user(std::uint64_t idx) {
     PinnedResult& r = g_pinned[idx];
     Task* self = sched::current_task();
     r.user_exit = trap::run_user(&hb_user_worker, sched::task_user_stack_top(*self), kUserRounds);
-    if (sched::current_cpu().raw() != r.home) ++r.wrong_cpu;
+    if (current_cpu().raw() != r.home) ++r.wrong_cpu;
     r.done.store(1, std::memory_order_release);
 }
 // [hb:end pinned]
@@ -124,7 +120,7 @@ std::uint64_t syscall(trap::TrapFrame& f) {
     const bool on_trap_stack = sp >= sched::task_trap_stack_bottom(*t) && sp < t->trap_stack_top;
     const bool user_sp_own =
         f.x[2] > sched::task_user_stack_bottom(*t) && f.x[2] <= sched::task_user_stack_top(*t);
-    const bool right_cpu = sched::current_cpu().raw() == r.home;
+    const bool right_cpu = current_cpu().raw() == r.home;
     if (on_trap_stack && user_sp_own && right_cpu) {
         ++r.user_checks_ok;
         return t->user_preemptions > 0 ? 0 : 2;  // 2: good, but not yet preempted in user mode
@@ -237,6 +233,10 @@ void prime_worker(std::uint64_t idx) {
     g_prime_done.fetch_add(1, std::memory_order_release);
 }
 // [hb:end primes]
+
+}  // namespace
+
+void init_selftests(const BootInfo& boot) { g_boot = &boot; }
 
 void check_qos_order() {
     constexpr const char* kName = "qos order";
@@ -362,7 +362,7 @@ void check_ticks() {
 // [hb:region cpuid_counterfactual]
 void check_cpuid_fallback() {
     constexpr const char* kName = "cpuid fallback counterfactual";
-    const std::uint64_t before = sched::cpuid_fallbacks();
+    const std::uint64_t before = cpuid_fallbacks();
     selftest::check(before == 0, kName, "the fallback fired ", before, " times in normal operation");
     CpuId first{};
     CpuId second{};
@@ -371,12 +371,12 @@ void check_cpuid_fallback() {
     {
         // Interrupts off: trap entry relies on tp, and it is garbage now.
         InterruptsOff off;
-        asm volatile("mv tp, %0" ::"r"(0x1000) : "memory");  // corrupt the fast path once
-        first = sched::current_cpu();                         // must fall back, and repair tp
-        second = sched::current_cpu();                        // must take the fast path again
-        asm volatile("mv %0, tp" : "=r"(tp_after));
+        arch::write_tp(0x1000);  // corrupt the fast path once
+        first = current_cpu();   // must fall back, and repair tp
+        second = current_cpu();  // must take the fast path again
+        tp_after = reinterpret_cast<HartLocal*>(arch::read_tp());
     }
-    const std::uint64_t fired = sched::cpuid_fallbacks() - before;
+    const std::uint64_t fired = cpuid_fallbacks() - before;
     selftest::check(first == expected && second == expected, kName, "got cpu", first, " then cpu", second,
                     ", expected cpu", expected);
     selftest::check(fired == 1, kName, "fallback fired ", fired, " times, expected exactly 1");
@@ -409,21 +409,6 @@ void measure() {
                      " us=", us);
 }
 
-void controller(std::uint64_t) {
-    check_qos_order();
-    check_runqueue_percpu();
-    if (cpu_count() > 1) check_smp_exec();
-    check_ticks();
-    check_cpuid_fallback();
-    if (g_next != nullptr) g_next(*g_boot);
-    measure();
-    power_off(ExitStatus::Success);
-}
-
-void enter_scheduler(CpuId) { sched::run_scheduler(); }
-
-}  // namespace
-
 // [hb:region reject_full]
 void selftest_reject_enqueue_full() {
     constexpr const char* kName = "test_reject_enqueue_full";
@@ -450,25 +435,14 @@ void selftest_reject_enqueue_full() {
 }
 // [hb:end reject_full]
 
-void spawn_controller(const BootInfo& boot, Continuation next) {
-    g_boot = &boot;
-    g_next = next;
-    // All on the boot CPU before its scheduler starts, in the reverse of
-    // their urgency: the controller (Background) first, then the probes.
-    spawn_or_fail("qos order", "controller", &controller, 0, QosClass::Background, CpuId(0));
+// [hb:region qos_probes]
+void spawn_qos_probes() {
+    // On the boot CPU before its scheduler starts, least urgent first: if
+    // the queue ignored QoS they would run in this order.
     for (std::uint32_t q = kQosClassCount; q-- > 0;) {
         spawn_or_fail("qos order", "qos", &qos_probe, q, static_cast<QosClass>(q), CpuId(0));
     }
 }
-
-// [hb:region run]
-void run(const BootInfo& boot, Continuation next) {
-    sched::init(boot);
-    ch03::run(boot, &enter_scheduler);  // secondaries: chapter 03, then their scheduler
-    selftest_reject_enqueue_full();
-    spawn_controller(boot, next);
-    sched::run_scheduler();  // the boot CPU schedules too; the controller powers off
-}
-// [hb:end run]
+// [hb:end qos_probes]
 
 }  // namespace hb::ch04

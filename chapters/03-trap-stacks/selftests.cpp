@@ -1,16 +1,17 @@
-#include "traps.hpp"
+#include "03-trap-stacks/selftests.hpp"
 
 #include <atomic>
 
+#include "arch/riscv/csr.hpp"
 #include "kernel/console.hpp"
 #include "kernel/selftest.hpp"
 #include "kernel/stacks.hpp"
 #include "kernel/vm.hpp"
 #include "kernel/wait.hpp"
-#include "selftest_smp.hpp"
 
 extern "C" void hb_user_check();
 extern "C" void hb_user_nop();
+extern "C" void hb_user_fp();
 
 namespace hb::ch03 {
 namespace {
@@ -31,11 +32,15 @@ struct CpuReport {
     std::uint64_t exit_value = ~std::uint64_t{0};
     bool guard_ran = false;
     bool guard_no_fault = false;
-    trap::GuardFault guard{};
+    trap::CaughtFault guard{};
+    bool fp_state_off = false;      ///< sstatus.FS read as Off on this CPU
+    bool fp_kernel_ran = false;     ///< a kernel FP instruction executed without a trap
+    trap::CaughtFault fp_kernel{};  ///< the trap it took instead
+    std::uint64_t fp_user_exit = 0; ///< run_user's result for the user FP probe
+    trap::CaughtFault fp_user{};    ///< the user fault it took
 };
 constinit CpuReport g_reports[kMaxCpus]{};
 constinit std::uint32_t g_guard_cpu = 0;
-constinit smp::SecondaryWork g_after = nullptr;
 // [hb:end report]
 
 // [hb:region syscall]
@@ -45,7 +50,7 @@ std::uint64_t syscall(trap::TrapFrame& f) {
         // An address in this handler's own frame: where are we running?
         volatile std::uint8_t probe = 0;
         const auto sp = reinterpret_cast<std::uintptr_t>(&probe);
-        HartLocal& hl = this_hart_local();
+        HartLocal& hl = hart_local(current_cpu());
         CpuReport& r = g_reports[hl.cpu];
         const ContextProblem p = check_context(hl, sp, f);
         if (p == ContextProblem::None) {
@@ -79,19 +84,40 @@ std::uint64_t syscall(trap::TrapFrame& f) {
 void guard_test(CpuId cpu, CpuReport& r) {
     static trap::JumpBuffer jb[kMaxCpus];
     r.guard_ran = true;
-    trap::arm_guard_recovery(&jb[cpu.raw()]);
+    trap::arm_recovery(&jb[cpu.raw()]);
     if (hb_setjmp(&jb[cpu.raw()]) == 0) {
         // Stop halfway into the guard page: far enough to prove there was
         // no fault, not so far that a mapped guard page (mutation test)
         // would let us scribble over the next slot.
         overflow(stack_guard(StackKind::Kernel, cpu) + kPageSize / 2, 0);
-        trap::disarm_guard_recovery();
+        trap::disarm_recovery();
         r.guard_no_fault = true;
         return;
     }
-    r.guard = trap::last_guard_fault(cpu);  // we came back through hb_longjmp
+    r.guard = trap::last_fault(cpu);  // we came back through hb_longjmp
 }
 // [hb:end guard_test]
+
+// [hb:region fp_test]
+/// Floating point is off on this CPU: sstatus.FS reads Off, an FP
+/// instruction in the kernel traps as an illegal instruction (caught with
+/// armed recovery), and so does one in user mode (the user program's fault
+/// ends it; run_user reports kUserFaulted).
+void fp_test(CpuId cpu, CpuReport& r) {
+    static trap::JumpBuffer jb[kMaxCpus];
+    r.fp_state_off = arch::fp_is_off();
+    trap::arm_recovery(&jb[cpu.raw()]);
+    if (hb_setjmp(&jb[cpu.raw()]) == 0) {
+        arch::fp_probe();  // traps when FS is Off
+        trap::disarm_recovery();
+        r.fp_kernel_ran = true;
+    } else {
+        r.fp_kernel = trap::last_fault(cpu);
+    }
+    r.fp_user_exit = trap::run_user(&hb_user_fp, vm::user_stack_top(cpu), 0);
+    r.fp_user = trap::last_fault(cpu);
+}
+// [hb:end fp_test]
 
 }  // namespace
 
@@ -123,21 +149,16 @@ ContextProblem check_context(const HartLocal& hl, std::uintptr_t sp, const trap:
 }
 // [hb:end check_context]
 
-void prepare(const BootInfo& boot) {
+void init_selftests(const BootInfo& boot) {
     g_guard_cpu = boot.topology.cpu_count() - 1;  // a secondary when there is one
     trap::set_syscall_handler(&syscall);
-    smp::install_boot_hart_local(boot);  // trap entry relies on tp
-    trap::install_on_this_hart();
-    vm::build_kernel_space(boot);
-    vm::enable_on_this_hart();
 }
 
 // [hb:region cpu_program]
-void cpu_program(CpuId cpu) {
-    vm::enable_on_this_hart();
-    trap::install_on_this_hart();
+void selftest_this_cpu(CpuId cpu) {
     CpuReport& r = g_reports[cpu.raw()];
     r.exit_value = trap::run_user(&hb_user_check, vm::user_stack_top(cpu), kChecksPerCpu);
+    fp_test(cpu, r);
     if (cpu.raw() == g_guard_cpu) guard_test(cpu, r);
     r.done.store(1, std::memory_order_release);
 }
@@ -177,12 +198,12 @@ void check_reports(const BootInfo& boot) {
         // handler stack that belongs to another CPU (or to this CPU's kernel
         // stack, not its trap stack) must be rejected.
         constexpr const char* kName = "test_reject_foreign_trap_stack";
-        const CpuId self = this_cpu();
+        const CpuId self = current_cpu();
         const CpuId other((self.raw() + 1) % kMaxCpus);
         trap::TrapFrame f{};
         f.sstatus = 0;  // SPP = 0: from user mode
         f.x[2] = vm::user_stack_top(self) - 16;
-        const HartLocal& hl = this_hart_local();
+        const HartLocal& hl = hart_local(self);
         const std::uintptr_t own = stack_top(StackKind::Trap, self) - 64;
         selftest::check(check_context(hl, own, f) == ContextProblem::None, kName, "own trap stack rejected");
         selftest::check(check_context(hl, stack_top(StackKind::Trap, other) - 64, f) ==
@@ -250,31 +271,34 @@ void check_reports(const BootInfo& boot) {
         selftest::pass(kName);
     }
     // [hb:end check_sv39]
+
+    // [hb:region check_fp]
+    {
+        constexpr const char* kName = "fp off";
+        constexpr auto kIllegal = static_cast<std::uint64_t>(trap::Cause::IllegalInstruction);
+        for (std::uint32_t c = 0; c < n; ++c) {
+            const CpuReport& r = g_reports[c];
+            selftest::check(r.fp_state_off, kName, "cpu", c, ": sstatus.FS is not Off");
+            selftest::check(!r.fp_kernel_ran, kName, "cpu", c, ": a kernel FP instruction ran without a trap");
+            selftest::check(r.fp_kernel.seen && r.fp_kernel.scause == kIllegal && !r.fp_kernel.from_user, kName,
+                            "cpu", c, ": kernel FP instruction trapped with scause ", Hex{r.fp_kernel.scause});
+            selftest::check(r.fp_user_exit == trap::kUserFaulted, kName, "cpu", c,
+                            ": a user FP instruction ran without a trap (exit ", r.fp_user_exit, ")");
+            selftest::check(r.fp_user.seen && r.fp_user.scause == kIllegal && r.fp_user.from_user, kName, "cpu",
+                            c, ": user FP instruction trapped with scause ", Hex{r.fp_user.scause});
+        }
+        selftest::pass(kName);
+    }
+    // [hb:end check_fp]
 }
 
 void measure_round_trip() {
-    const CpuId cpu = this_cpu();
+    const CpuId cpu = current_cpu();
     const std::uint64_t t0 = now_ticks();
     const std::uint64_t rc = trap::run_user(&hb_user_nop, vm::user_stack_top(cpu), kRoundTrips);
     const std::uint64_t ns = ticks_to_ns(now_ticks() - t0) / kRoundTrips;
     console::println("KINIT: trap round trip: ", ns, " ns per user ecall (", kRoundTrips, " ecalls on cpu", cpu,
                      rc == 0 ? ")" : ", bad exit)");
 }
-
-void secondary_program(CpuId cpu) {
-    cpu_program(cpu);
-    if (g_after != nullptr) g_after(cpu);
-}
-
-// [hb:region run]
-void run(const BootInfo& boot, smp::SecondaryWork after) {
-    g_after = after;
-    prepare(boot);
-    ch02::bring_up(boot, &secondary_program);  // each secondary runs cpu_program
-    cpu_program(CpuId(0));               // and so does the boot CPU
-    check_reports(boot);
-    measure_round_trip();
-}
-// [hb:end run]
 
 }  // namespace hb::ch03

@@ -1,0 +1,32 @@
+// Chapter 04 selftests: the scheduler's, on the boot CPU before its
+// scheduler starts and then from the chapter's selftest task (kmain.cpp).
+// Reused by every later chapter.
+#pragma once
+
+#include "kernel/boot.hpp"
+#include "kernel/sched.hpp"
+
+namespace hb::ch04 {
+
+/// Before any other hart starts.
+void init_selftests(const BootInfo& boot);
+
+/// `KSELFTEST: test_reject_enqueue_full ok`, on the boot CPU's real
+/// runqueue before its scheduler starts.
+void selftest_reject_enqueue_full();
+
+/// The four QoS-order probes, spawned on the boot CPU before its scheduler
+/// starts, least urgent first (after the selftest task, the least urgent of all).
+void spawn_qos_probes();
+
+// Run by the selftest task, in this order (the ladder's):
+void check_qos_order();         ///< `qos order ok`
+void check_runqueue_percpu();   ///< `runqueue percpu ok`
+void check_smp_exec();          ///< `smp exec ok` (SMP only)
+void check_ticks();             ///< `per-hart ticks ok`
+void check_cpuid_fallback();    ///< `cpuid fallback counterfactual ok`
+/// Prints the context-switch cost, and with `bench=primes` on the command
+/// line the prime-counting benchmark.
+void measure();
+
+}  // namespace hb::ch04
