@@ -25,6 +25,7 @@ void selftest_task(std::uint64_t) {
     if (boot_info().topology.cpu_count() > 1) ch04::check_smp_exec();
     ch04::check_ticks();
     ch04::check_cpuid_fallback();
+    ch04::check_lock_rules();
     ch04::measure();
     power_off(ExitStatus::Success);
 }

@@ -4,6 +4,7 @@
 
 #include "arch/riscv/csr.hpp"
 #include "kernel/console.hpp"
+#include "kernel/fault.hpp"
 #include "kernel/hartlocal.hpp"
 #include "kernel/irqlock.hpp"
 #include "kernel/selftest.hpp"
@@ -408,6 +409,37 @@ void measure() {
     console::println("KINIT: bench primes: cpus=", n, " count=", total, total == kPrimeCount ? " (correct)" : " (WRONG)",
                      " us=", us);
 }
+
+// [hb:region lock_rules]
+void check_lock_rules() {
+    constexpr const char* kName = "lock rules";
+    const CpuId self = current_cpu();
+    const CpuId other(self.raw() + 1 < cpu_count() ? self.raw() + 1 : 0);
+    bool sie_inside = true;
+    std::uint32_t held_inside = 0;
+    {
+        // Interrupts on, as in any task; the runqueue lock must turn them off
+        // and this CPU must count exactly one lock held.
+        arch::enable_interrupts();
+        sched::runqueue(self).with([&](auto&) {
+            sie_inside = arch::interrupts_enabled();
+            held_inside = lockcheck::held_here();
+            if (HB_FAULT(LockTwoRunQueues)) (void)sched::runqueue(other).size();  // [hb:fault] rule 1
+            if (HB_FAULT(LockPrintUnderRq)) console::println("KINIT: printing under a runqueue lock");  // [hb:fault] rule 2
+            return 0;
+        });
+        IrqSpinLock leaf;
+        leaf.lock();
+        if (HB_FAULT(LockYieldUnderLock)) sched::yield();  // [hb:fault] rule 6
+        leaf.unlock();
+    }
+    selftest::check(!sie_inside, kName, "interrupts were enabled under a runqueue lock");
+    selftest::check(held_inside == 1, kName, held_inside, " locks counted under one runqueue lock");
+    selftest::check(lockcheck::held_here() == 0 && arch::interrupts_enabled(), kName,
+                    "lock count or interrupt state not restored after unlock");
+    selftest::pass(kName);
+}
+// [hb:end lock_rules]
 
 // [hb:region reject_full]
 void selftest_reject_enqueue_full() {

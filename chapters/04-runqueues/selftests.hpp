@@ -25,6 +25,10 @@ void check_runqueue_percpu();   ///< `runqueue percpu ok`
 void check_smp_exec();          ///< `smp exec ok` (SMP only)
 void check_ticks();             ///< `per-hart ticks ok`
 void check_cpuid_fallback();    ///< `cpuid fallback counterfactual ok`
+/// `lock rules ok`: a runqueue lock masks interrupts and is counted; the
+/// faults lock-two-runqueues, lock-print-under-runqueue and
+/// lock-yield-under-lock break rules 1, 2 and 6 here and must panic.
+void check_lock_rules();
 /// Prints the context-switch cost, and with `bench=primes` on the command
 /// line the prime-counting benchmark.
 void measure();

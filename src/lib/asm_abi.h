@@ -1,7 +1,7 @@
 /* The ABI between assembly and C++: offsets, sizes and numbers both sides
- * use. Pure constants (no hardware access), so host tests check them too.
- * Constants shared by assembly and C++. Each one is checked against the
- * C++ layout with static_assert where the structure is defined, so the two
+ * use. Pure constants (no hardware access), so host tests check them too
+ * (tests/host/layout_test.cpp). Each one is also checked against the C++
+ * layout with static_assert where the structure is defined, so the two
  * cannot drift apart silently. */
 #ifndef HB_ASM_OFFSETS_H
 #define HB_ASM_OFFSETS_H
@@ -18,7 +18,7 @@
 /* SecondaryBoot::stack_top (kernel/smp.hpp). */
 #define HB_SECONDARY_BOOT_STACK_TOP 0
 
-/* HartLocal (kernel/hartlocal.hpp): tp points at it in kernel code. */
+/* HartLocal (lib/percpu_layout.hpp): tp points at it in kernel code. */
 #define HB_HL_SELF 0
 #define HB_HL_TRAP_STACK_TOP 8
 #define HB_HL_SCRATCH 16
@@ -29,7 +29,7 @@
 #define HB_HL_KERNEL_CONTEXT 56
 #define HB_HL_SIZE 64
 
-/* TrapFrame (kernel/trap.hpp): x1..x31 at 8*n, then the CSRs. */
+/* TrapFrame (lib/percpu_layout.hpp): x1..x31 at 8*n, then the CSRs. */
 #define HB_TF_REG(n) ((n) * 8)
 #define HB_TF_SEPC 256
 #define HB_TF_SSTATUS 264

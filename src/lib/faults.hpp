@@ -36,6 +36,9 @@ enum class Fault : std::uint8_t {
     SharedKernelContext,  ///< ch04: the switch does not carry kernel_context
     IgnoreQos,            ///< ch04: every task queued as Normal
     WrongHome,            ///< ch04: tasks of cpu k >= 1 queued on cpu k+1
+    LockTwoRunQueues,     ///< ch04: the lock-rules test takes a second runqueue lock
+    LockPrintUnderRq,     ///< ch04: the lock-rules test prints under a runqueue lock
+    LockYieldUnderLock,   ///< ch04: the lock-rules test yields holding a lock
     Count
 };
 
@@ -58,6 +61,9 @@ inline constexpr FaultSpec kFaultSpecs[] = {
     {Fault::SharedKernelContext, "shared-kernel-context"},
     {Fault::IgnoreQos, "ignore-qos"},
     {Fault::WrongHome, "wrong-home"},
+    {Fault::LockTwoRunQueues, "lock-two-runqueues"},
+    {Fault::LockPrintUnderRq, "lock-print-under-runqueue"},
+    {Fault::LockYieldUnderLock, "lock-yield-under-lock"},
 };
 // [hb:end fault_registry]
 
