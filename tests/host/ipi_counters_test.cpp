@@ -28,13 +28,13 @@ IpiCounterSnapshot snap(std::uint64_t req, std::uint64_t sent, std::uint64_t tra
     return IpiCounterSnapshot{req, sent, trap, ack, 0};
 }
 
-TEST(CheckCausal, HealthyChains) {
+TEST(IpiCheckCausal, HealthyChains) {
     EXPECT_EQ(hb::check_causal(snap(0, 0, 0, 0)), IpiCounterCheck::Ok);
     EXPECT_EQ(hb::check_causal(snap(5, 5, 5, 5)), IpiCounterCheck::Ok);
     EXPECT_EQ(hb::check_causal(snap(9, 4, 3, 2)), IpiCounterCheck::Ok) << "coalescing and in-flight IPIs";
 }
 
-TEST(CheckCausal, NamesEachBrokenInequality) {
+TEST(IpiCheckCausal, NamesEachBrokenInequality) {
     EXPECT_EQ(hb::check_causal(snap(1, 1, 1, 2)), IpiCounterCheck::AckAboveTrap);
     EXPECT_EQ(hb::check_causal(snap(1, 1, 2, 0)), IpiCounterCheck::TrapAboveSend);
     EXPECT_EQ(hb::check_causal(snap(1, 2, 0, 0)), IpiCounterCheck::SendAboveRequest);
@@ -44,13 +44,13 @@ TEST(CheckCausal, NamesEachBrokenInequality) {
     EXPECT_EQ(hb::check_causal(snap(0, 1, 2, 3)), IpiCounterCheck::AckAboveTrap);
 }
 
-TEST(Delta, ReportsWhatMoved) {
+TEST(IpiDelta, ReportsWhatMoved) {
     const auto d = hb::delta(snap(3, 2, 2, 1), snap(5, 3, 3, 3));
     ASSERT_TRUE(d.ok());
     EXPECT_EQ(d.value(), snap(2, 1, 1, 2));
 }
 
-TEST(Delta, RefusesACounterThatWentBackwards) {
+TEST(IpiDelta, RefusesACounterThatWentBackwards) {
     EXPECT_EQ(hb::delta(snap(3, 2, 2, 1), snap(3, 2, 2, 0)).error(), IpiCounterCheck::WentBackwards);
     EXPECT_EQ(hb::delta(snap(3, 2, 2, 1), snap(2, 2, 2, 1)).error(), IpiCounterCheck::WentBackwards);
     IpiCounterSnapshot failed_before = snap(1, 1, 1, 1);

@@ -93,7 +93,7 @@ struct MonitorLog {
     IpiCounterCheck first_violation = IpiCounterCheck::Ok;
 };
 
-TEST(MailboxStress, ManySendersOneDrainingTargetLoseNothing) {
+TEST(IpiMailboxStress, ManySendersOneDrainingTargetLoseNothing) {
     Mailbox mailbox;
     hb::IpiCounters counters;
     std::atomic<bool> ssip{false};  // the target's sip.SSIP

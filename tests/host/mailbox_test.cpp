@@ -27,7 +27,7 @@ enum class TestReason : std::uint32_t { A = 1u << 0, B = 1u << 1, C = 1u << 4 };
 constexpr std::uint32_t kTestKnown = 0b10011;
 using TestMailbox = hb::BasicMailbox<TestReason, kTestKnown>;
 
-TEST(Mailbox, FirstPostMustSendLaterPostsCoalesce) {
+TEST(IpiMailbox, FirstPostMustSendLaterPostsCoalesce) {
     IpiMailbox m;
     EXPECT_EQ(m.post(IpiReason::Resched), PostOutcome::MustSend);
     EXPECT_EQ(m.post(IpiReason::Resched), PostOutcome::Coalesced);
@@ -37,7 +37,7 @@ TEST(Mailbox, FirstPostMustSendLaterPostsCoalesce) {
     EXPECT_EQ(m.peek(), hb::ipi_reason_bit(IpiReason::Resched));
 }
 
-TEST(Mailbox, DrainTakesEverythingAndReopens) {
+TEST(IpiMailbox, DrainTakesEverythingAndReopens) {
     IpiMailbox m;
     ASSERT_EQ(m.post(IpiReason::Resched), PostOutcome::MustSend);
     ASSERT_EQ(m.post(IpiReason::Resched), PostOutcome::Coalesced);
@@ -49,7 +49,7 @@ TEST(Mailbox, DrainTakesEverythingAndReopens) {
     EXPECT_EQ(m.post(IpiReason::Resched), PostOutcome::MustSend) << "after a drain the next post sends";
 }
 
-TEST(Mailbox, DistinctReasonsEachSendOnce) {
+TEST(IpiMailbox, DistinctReasonsEachSendOnce) {
     TestMailbox m;
     EXPECT_EQ(m.post(TestReason::A), PostOutcome::MustSend);
     EXPECT_EQ(m.post(TestReason::B), PostOutcome::MustSend) << "another reason is another bit";
@@ -60,7 +60,7 @@ TEST(Mailbox, DistinctReasonsEachSendOnce) {
     EXPECT_EQ(m.counters().coalesced, 1u);
 }
 
-TEST(Mailbox, UnknownOrCompoundReasonsAreRefused) {
+TEST(IpiMailbox, UnknownOrCompoundReasonsAreRefused) {
     IpiMailbox m;
     EXPECT_EQ(m.post(static_cast<IpiReason>(1u << 5)), PostOutcome::RejectedUnknown);
     EXPECT_EQ(m.post(static_cast<IpiReason>(0)), PostOutcome::RejectedUnknown) << "no bit at all";
@@ -75,7 +75,7 @@ TEST(Mailbox, UnknownOrCompoundReasonsAreRefused) {
     EXPECT_EQ(m.counters().coalesced, 0u);
 }
 
-TEST(Dispatch, HandlesEachKnownBitLowestFirst) {
+TEST(IpiDispatch, HandlesEachKnownBitLowestFirst) {
     TestMailbox m;
     ASSERT_EQ(m.post(TestReason::C), PostOutcome::MustSend);
     ASSERT_EQ(m.post(TestReason::A), PostOutcome::MustSend);
@@ -85,14 +85,14 @@ TEST(Dispatch, HandlesEachKnownBitLowestFirst) {
     EXPECT_EQ(seen, (std::vector<TestReason>{TestReason::A, TestReason::C}));
 }
 
-TEST(Dispatch, EmptyDrainIsHandledWithoutCalls) {
+TEST(IpiDispatch, EmptyDrainIsHandledWithoutCalls) {
     IpiMailbox m;
     int calls = 0;
     EXPECT_EQ(hb::dispatch_ipi(m.drain(), [&](IpiReason) { ++calls; }), DispatchOutcome::Handled);
     EXPECT_EQ(calls, 0);
 }
 
-TEST(Dispatch, UnknownBitIsAnErrorAndNothingIsHandled) {
+TEST(IpiDispatch, UnknownBitIsAnErrorAndNothingIsHandled) {
     IpiMailbox m;
     ASSERT_EQ(m.post(IpiReason::Resched), PostOutcome::MustSend);
     m.forge_for_counterfactual(1u << 31);
@@ -103,7 +103,7 @@ TEST(Dispatch, UnknownBitIsAnErrorAndNothingIsHandled) {
     EXPECT_EQ(calls, 0) << "the good Resched bit of a corrupt word is not acted on either";
 }
 
-TEST(Dispatch, WorksAtCompileTime) {
+TEST(IpiDispatch, WorksAtCompileTime) {
     constexpr auto count = [] {
         int n = 0;
         const auto out = hb::dispatch_reasons<TestReason>(hb::BasicDrained<kTestKnown>(kTestKnown),
