@@ -18,8 +18,8 @@ namespace {
 constinit SyscallHandler g_syscall = nullptr;
 constinit InterruptHandler g_interrupt[2] = {nullptr, nullptr};  // by Interrupt
 
-[[noreturn]] void unexpected(const TrapFrame& f, const char* what) {
-    HB_PANIC(what, ": scause=", Hex{f.scause}, " sepc=", Hex{f.sepc}, " stval=", Hex{f.stval},
+[[noreturn]] void unexpected(Place where, const TrapFrame& f, const char* what) {
+    panic(where, what, ": scause=", Hex{f.scause}, " sepc=", Hex{f.sepc}, " stval=", Hex{f.stval},
              from_user(f) ? " (user)" : " (kernel)");
 }
 
@@ -48,7 +48,7 @@ void kernel_fault(TrapFrame& f) {
         HB_PANIC("stack overflow: hit the guard page of cpu", where.cpu, "'s ", stack_kind_name(where.kind),
                  " stack at ", Hex{f.stval});
     }
-    unexpected(f, "unexpected kernel trap");
+    unexpected(HB_HERE, f, "unexpected kernel trap");
 }
 // [hb:end kernel_fault]
 
@@ -87,7 +87,7 @@ extern "C" void hb_trap_dispatch(hb::trap::TrapFrame* frame) {
         InterruptHandler h = nullptr;
         if (f.scause == static_cast<std::uint64_t>(Cause::SupervisorTimer)) h = g_interrupt[1];
         if (f.scause == static_cast<std::uint64_t>(Cause::SupervisorSoftware)) h = g_interrupt[0];
-        if (h == nullptr) unexpected(f, "unexpected interrupt");
+        if (h == nullptr) unexpected(HB_HERE, f, "unexpected interrupt");
         h(f);
         return;
     }
@@ -100,7 +100,7 @@ extern "C" void hb_trap_dispatch(hb::trap::TrapFrame* frame) {
         // this CPU and resume the kernel context that entered user mode.
         const hb::CpuId cpu = hb::current_cpu();
         hb::percpu(cpu).trap.last_fault = record(f, cpu);
-        if (hb::hart_local(cpu).kernel_context == 0) unexpected(f, "user fault with no parked kernel context");
+        if (hb::hart_local(cpu).kernel_context == 0) unexpected(HB_HERE, f, "user fault with no parked kernel context");
         hb_user_return_to_kernel(kUserFaulted);
     }
     f.sepc += 4;  // resume after the ecall
@@ -108,11 +108,11 @@ extern "C" void hb_trap_dispatch(hb::trap::TrapFrame* frame) {
         // The kernel context parked by hb_user_enter is where EXIT resumes;
         // zero means it was lost (or taken by another task's exit).
         if (hb::hart_local(hb::current_cpu()).kernel_context == 0) {
-            unexpected(f, "EXIT with no parked kernel context");
+            unexpected(HB_HERE, f, "EXIT with no parked kernel context");
         }
         hb_user_return_to_kernel(f.x[10]);
     }
-    if (g_syscall == nullptr) unexpected(f, "system call with no handler");
+    if (g_syscall == nullptr) unexpected(HB_HERE, f, "system call with no handler");
     f.x[10] = g_syscall(f);
 }
 // [hb:end dispatch]

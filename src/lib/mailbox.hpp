@@ -213,11 +213,6 @@ public:
         return {m_coalesced.load(std::memory_order_relaxed), m_rejected.load(std::memory_order_relaxed)};
     }
 
-    /// Counterfactual support only: ORs raw bits in without validation, to
-    /// show that dispatch_reasons refuses a corrupt word (a kernel selftest
-    /// expects the panic path). Never called on a healthy boot.
-    void forge_for_counterfactual(std::uint32_t bits) { m_bits.fetch_or(bits, std::memory_order_release); }
-
 private:
     std::atomic<std::uint32_t> m_bits{0};
     std::atomic<std::uint64_t> m_coalesced{0};
