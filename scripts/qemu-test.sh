@@ -1,31 +1,39 @@
 #!/usr/bin/env bash
 # qemu-test.sh: boot one chapter kernel under QEMU and judge its UART output
 # against the chapter's marker ladder (chapters/NN-slug/markers). This is the
-# seed's proof command; every CTest gate (cmake/Gates.cmake) runs it too.
+# proof command; every CTest gate (cmake/Gates.cmake) runs it too.
 #
 #   SMP=2 REQUIRE_SMP=1 RUN_UNTIL_MARKER=1 RUN_TIMEOUT=90s ./scripts/qemu-test.sh
 #
 # Environment (all optional):
-#   SMP=1               harts, 1..8
-#   REQUIRE_SMP=0       1: the ladder's `smp` lines are required (needs SMP >= 2)
+#   SMP=1               harts given to QEMU, 1..32 (sifive_u: 2..5). Harts
+#                       beyond the kernel's CPU limit (8, or maxcpus=K) must
+#                       report themselves parked.
+#   REQUIRE_SMP=0       1: the ladder's `smp` lines are required (needs 2 CPUs)
 #   RUN_UNTIL_MARKER=0  1: stop QEMU as soon as the ladder is complete; 0: wait
 #                       for the kernel to power off and check its exit status too
 #   RUN_TIMEOUT=90s     give up after this long: 45, 45s or 2m
 #   CHAPTER             02 or 02-hart-boot (default: the last chapters/NN-* folder)
-#   KERNEL_ARGS         kernel command line, e.g. fault=skip-hart-start (mutation tests)
+#   MACHINE=virt        virt, or sifive_u (QEMU's HiFive Unleashed: hart 0 is a
+#                       monitor core without S-mode, so the kernel gets SMP-1 harts)
+#   KERNEL_ARGS         kernel command line, e.g. fault=skip-hart-start (mutation
+#                       tests) or maxcpus=2
 #   ACCEL               single (one host thread for all harts) or multi
 #   EXPECT_FAIL         regex: this run must FAIL with a verdict matching it
 #                       (mutation check); then an expected failure exits 0
 #   QEMU                QEMU binary (default qemu-system-riscv64)
 #   BUILD_DIR=build     where the kernels and hb-ladder are built
-#   LOG_SUFFIX          appended to the log folder name (default: from ACCEL and
-#                       KERNEL_ARGS, so such runs never overwrite the plain logs)
+#   LOG_SUFFIX          appended to the log folder name (default: from MACHINE,
+#                       ACCEL and KERNEL_ARGS, so such runs never overwrite the
+#                       plain logs)
 #   LOG_DIR             default $BUILD_DIR/logs/<chapter>-smp<N>[-<suffix>]
 #   CHAPTERS_DIR        where chapter folders live (default chapters; tests use fixtures)
-#   MARKERS             the ladder to judge against (default chapters/<chapter>/markers;
-#                       a variant ladder for a variant run, e.g. maxcpus=2)
+#   MARKERS             the ladder to judge against (default chapters/<chapter>/markers)
 #   HB_LADDER           the hb-ladder binary (default $BUILD_DIR/tools/ladder/hb-ladder)
 #   HB_NO_BUILD=1       do not build first (CTest sets this)
+#
+# Validating these settings and resolving CHAPTER is hb-ladder's job
+# (`hb-ladder config`); this script only builds, starts and watches.
 #
 # Output: progress lines, then ONE verdict line:
 #   qemu-test: PASS <chapter> smp<N> markers=<k> last_marker_s=<s>
@@ -50,91 +58,67 @@ missing() { say "FAIL missing: $*"; exit 3; }
 (( BASH_VERSINFO[0] > 5 || (BASH_VERSINFO[0] == 5 && BASH_VERSINFO[1] >= 1) )) ||
   missing "bash 5.1 or newer (this is $BASH_VERSION)"
 
+# ------------------------------------------------------------------ build
+# hb-ladder first: it validates the configuration before anything else is
+# built or booted.
+build() {  # targets...
+  local blog="$BUILD_DIR/logs/build.log"
+  command -v cmake >/dev/null 2>&1 || missing "cmake not found; run scripts/install-deps"
+  mkdir -p "$BUILD_DIR/logs" || missing "cannot create $BUILD_DIR/logs"
+  if [[ ! -f "$BUILD_DIR/CMakeCache.txt" ]]; then
+    if [[ "$BUILD_DIR" == "$ROOT/build" ]]; then
+      say "configuring build/ (cmake --preset default)"
+      (cd "$ROOT" && cmake --preset default) >"$blog" 2>&1
+    else
+      say "configuring $BUILD_DIR (cmake -S $ROOT -B $BUILD_DIR -G Ninja)"
+      cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja >"$blog" 2>&1
+    fi || { tail -n 20 "$blog"; missing "cmake configure failed (see $blog)"; }
+  fi
+  say "building (cmake --build $BUILD_DIR --target $*)"
+  cmake --build "$BUILD_DIR" --target "$@" >>"$blog" 2>&1 ||
+    { tail -n 30 "$blog"; missing "build failed (see $blog)"; }
+}
+[[ "${HB_NO_BUILD:-0}" == 1 ]] || build hb-ladder
+LADDER="${HB_LADDER:-$BUILD_DIR/tools/ladder/hb-ladder}"
+[[ -x "$LADDER" ]] || missing "hb-ladder not found at $LADDER (cmake --build build --target hb-ladder)"
+
 # ------------------------------------------------------------ configuration
-SMP="${SMP:-1}"
-REQUIRE_SMP="${REQUIRE_SMP:-0}"
-RUN_UNTIL_MARKER="${RUN_UNTIL_MARKER:-0}"
-RUN_TIMEOUT="${RUN_TIMEOUT:-90s}"
-ACCEL="${ACCEL:-}"
+cfg_args=(--chapters-dir "$CHAPTERS_DIR" --chapter "${CHAPTER:-}" --smp "${SMP:-}"
+          --require-smp "${REQUIRE_SMP:-}" --run-until-marker "${RUN_UNTIL_MARKER:-}"
+          --run-timeout "${RUN_TIMEOUT:-}" --accel "${ACCEL:-}" --machine "${MACHINE:-}"
+          --kernel-args "${KERNEL_ARGS:-}")
+[[ -n "${MARKERS:-}" ]] && cfg_args+=(--markers "$MARKERS")
+[[ -n "${LOG_SUFFIX+set}" ]] && cfg_args+=(--log-suffix "$LOG_SUFFIX")
+cfg="$("$LADDER" config "${cfg_args[@]}" 2>&1)" || {
+  reason="$(head -n 1 <<<"$cfg")"
+  config_error "${reason#hb-ladder: }"
+}
+while IFS='=' read -r key value; do
+  case "$key" in
+    chapter|markers|smp|require_smp|until_marker|timeout_s|accel|machine|cpus|parked|log_suffix|expected)
+      printf -v "cfg_$key" '%s' "$value" ;;
+  esac
+done <<<"$cfg"
+chapter="$cfg_chapter" SMP="$cfg_smp"
 KERNEL_ARGS="${KERNEL_ARGS:-}"
 
-[[ "$SMP" =~ ^[0-9]+$ ]] && (( 10#$SMP >= 1 && 10#$SMP <= 8 )) ||
-  config_error "SMP must be an integer 1..8, got '$SMP'"
-SMP=$((10#$SMP))
-[[ "$REQUIRE_SMP" =~ ^[01]$ ]] || config_error "REQUIRE_SMP must be 0 or 1, got '$REQUIRE_SMP'"
-[[ "$RUN_UNTIL_MARKER" =~ ^[01]$ ]] ||
-  config_error "RUN_UNTIL_MARKER must be 0 or 1, got '$RUN_UNTIL_MARKER'"
-(( REQUIRE_SMP == 1 && SMP < 2 )) && config_error "REQUIRE_SMP=1 needs SMP=2 or more (SMP=$SMP)"
-if [[ "$RUN_TIMEOUT" =~ ^([0-9]+)(s|m)?$ ]] && (( 10#${BASH_REMATCH[1]} > 0 )); then
-  timeout_s=$((10#${BASH_REMATCH[1]}))
-  [[ "${BASH_REMATCH[2]}" == m ]] && timeout_s=$((timeout_s * 60))
-else
-  config_error "RUN_TIMEOUT must look like 90, 90s or 2m, got '$RUN_TIMEOUT'"
-fi
-[[ -z "$ACCEL" || "$ACCEL" == single || "$ACCEL" == multi ]] ||
-  config_error "ACCEL must be single or multi, got '$ACCEL'"
-
-# CHAPTER: `02` means the one folder chapters/02-*; default is the last chapter.
-[[ -d "$CHAPTERS_DIR" ]] || config_error "no chapters folder $CHAPTERS_DIR"
-if [[ -z "${CHAPTER:-}" ]]; then
-  chapter="$(cd "$CHAPTERS_DIR" && ls -d [0-9][0-9]-*/ 2>/dev/null | sort | tail -n 1)"
-  chapter="${chapter%/}"
-  [[ -n "$chapter" ]] || config_error "no chapters/NN-* folder in $CHAPTERS_DIR"
-elif [[ "$CHAPTER" != */* && -d "$CHAPTERS_DIR/$CHAPTER" ]]; then
-  chapter="$CHAPTER"
-else
-  found=("$CHAPTERS_DIR/$CHAPTER"-*/)
-  [[ "$CHAPTER" != */* && -d "${found[0]}" && ${#found[@]} -eq 1 ]] ||
-    config_error "unknown CHAPTER '$CHAPTER' (no such folder in $CHAPTERS_DIR)"
-  chapter="$(basename "${found[0]}")"
-fi
-markers="${MARKERS:-$CHAPTERS_DIR/$chapter/markers}"
-[[ -f "$markers" ]] || config_error "chapter $chapter has no markers file ($markers)"
-
-# Mutation and single-TCG runs get their own log folder by default.
-if [[ -z "${LOG_SUFFIX+set}" ]]; then
-  LOG_SUFFIX=""
-  [[ -n "$ACCEL" ]] && LOG_SUFFIX="$ACCEL"
-  if [[ -n "$KERNEL_ARGS" ]]; then
-    LOG_SUFFIX="${LOG_SUFFIX:+$LOG_SUFFIX-}$(printf '%s' "$KERNEL_ARGS" | tr -c 'A-Za-z0-9._-' '-')"
-  fi
-fi
-LOG_DIR="${LOG_DIR:-$BUILD_DIR/logs/$chapter-smp$SMP${LOG_SUFFIX:+-$LOG_SUFFIX}}"
+LOG_DIR="${LOG_DIR:-$BUILD_DIR/logs/$chapter-smp$SMP${cfg_log_suffix:+-$cfg_log_suffix}}"
 mkdir -p "$LOG_DIR" || config_error "cannot create LOG_DIR $LOG_DIR"
 log="$LOG_DIR/uart.log"
 fail() { say "FAIL $chapter smp$SMP: $* (log: $log)"; exit 1; }
 
-# ------------------------------------------------------------------ build
-if [[ "${HB_NO_BUILD:-0}" != 1 ]]; then
-  command -v cmake >/dev/null 2>&1 || missing "cmake not found; run scripts/install-deps"
-  if [[ ! -f "$BUILD_DIR/CMakeCache.txt" ]]; then
-    if [[ "$BUILD_DIR" == "$ROOT/build" ]]; then
-      say "configuring build/ (cmake --preset default)"
-      (cd "$ROOT" && cmake --preset default) >"$LOG_DIR/build.log" 2>&1
-    else
-      say "configuring $BUILD_DIR (cmake -S $ROOT -B $BUILD_DIR -G Ninja)"
-      cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja >"$LOG_DIR/build.log" 2>&1
-    fi || { tail -n 20 "$LOG_DIR/build.log"; missing "cmake configure failed (see $LOG_DIR/build.log)"; }
-  fi
-  say "building (cmake --build $BUILD_DIR --target kernels hb-ladder)"
-  cmake --build "$BUILD_DIR" --target kernels hb-ladder >>"$LOG_DIR/build.log" 2>&1 ||
-    { tail -n 30 "$LOG_DIR/build.log"; missing "build failed (see $LOG_DIR/build.log)"; }
-fi
-
-LADDER="${HB_LADDER:-$BUILD_DIR/tools/ladder/hb-ladder}"
+[[ "${HB_NO_BUILD:-0}" == 1 ]] || build kernels
 kernel="$BUILD_DIR/chapters/$chapter/kernel.elf"
-[[ -x "$LADDER" ]] || missing "hb-ladder not found at $LADDER (cmake --build build --target hb-ladder)"
 command -v "$QEMU" >/dev/null 2>&1 || missing "$QEMU not found; run scripts/install-deps"
 [[ -f "$kernel" ]] || missing "kernel not found: $kernel (is $chapter in HB_CHAPTERS? cmake --build build)"
 
-ladder_args=(--markers "$markers" --chapters-dir "$CHAPTERS_DIR" --chapter "$chapter"
-             --smp "$SMP" --require-smp "$REQUIRE_SMP")
-# Reading the ladder first turns a broken markers file into a config error
-# before anything boots.
+ladder_args=(--markers "$cfg_markers" --chapters-dir "$CHAPTERS_DIR" --chapter "$chapter"
+             --smp "$SMP" --require-smp "$cfg_require_smp" --machine "$cfg_machine"
+             --kernel-args "$KERNEL_ARGS")
 rm -f "$log" "$LOG_DIR/verdict" "$LOG_DIR/result.json" "$LOG_DIR/qemu.status" "$LOG_DIR/qemu.stderr"
 "$LADDER" list "${ladder_args[@]}" >"$LOG_DIR/expected" 2>"$LOG_DIR/ladder.stderr" ||
   config_error "$(head -n 1 "$LOG_DIR/ladder.stderr")"
-n_expected=$(wc -l <"$LOG_DIR/expected")
+n_expected="$cfg_expected"
 
 # -------------------------------------------------------------------- run
 qemu_pid="" watch_pid=""
@@ -151,16 +135,21 @@ on_signal() {
 trap 'on_signal INT' INT
 trap 'on_signal TERM' TERM
 
-run_args=(--chapter "$chapter" --kernel "$kernel" --smp "$SMP" --serial-log "$log")
+run_args=(--chapter "$chapter" --kernel "$kernel" --smp "$SMP" --machine "$cfg_machine"
+          --serial-log "$log")
 [[ -n "$KERNEL_ARGS" ]] && run_args+=(--append "$KERNEL_ARGS")
-[[ -n "$ACCEL" ]] && run_args+=(--accel "$ACCEL")
-watch_args=(--log "$log" --timeout "$timeout_s" --out-dir "$LOG_DIR"
+[[ -n "$cfg_accel" ]] && run_args+=(--accel "$cfg_accel")
+watch_args=(--log "$log" --timeout "$cfg_timeout_s" --out-dir "$LOG_DIR"
             --status-file "$LOG_DIR/qemu.status")
-(( RUN_UNTIL_MARKER == 1 )) && watch_args+=(--until-marker)
+(( cfg_until_marker == 1 )) && watch_args+=(--until-marker)
 
-say "booting $chapter with SMP=$SMP (REQUIRE_SMP=$REQUIRE_SMP, RUN_UNTIL_MARKER=$RUN_UNTIL_MARKER," \
-    "$n_expected markers expected, timeout ${timeout_s}s${ACCEL:+, accel $ACCEL}${KERNEL_ARGS:+, kernel args '$KERNEL_ARGS'}) ..."
-"$ROOT/scripts/run-qemu-rv64.sh" --print-cmd "${run_args[@]}" >"$LOG_DIR/qemu.cmd"
+machine_note=""
+[[ "$cfg_machine" != virt ]] && machine_note=", machine $cfg_machine"
+(( cfg_parked > 0 )) && machine_note+=", $cfg_cpus cpus + $cfg_parked parked harts"
+say "booting $chapter with SMP=$SMP (REQUIRE_SMP=$cfg_require_smp, RUN_UNTIL_MARKER=$cfg_until_marker," \
+    "$n_expected markers expected, timeout ${cfg_timeout_s}s${machine_note}${cfg_accel:+, accel $cfg_accel}${KERNEL_ARGS:+, kernel args '$KERNEL_ARGS'}) ..."
+"$ROOT/scripts/run-qemu-rv64.sh" --print-cmd "${run_args[@]}" >"$LOG_DIR/qemu.cmd" 2>"$LOG_DIR/qemu.stderr" ||
+  config_error "$(head -n 1 "$LOG_DIR/qemu.stderr")"
 
 started_at="$(date +%s.%N)"
 # run-qemu-rv64.sh execs QEMU, so $! is QEMU's own pid.

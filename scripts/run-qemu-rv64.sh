@@ -2,11 +2,14 @@
 # run-qemu-rv64.sh: the one place the QEMU command line lives.
 #
 # usage: run-qemu-rv64.sh --chapter NN|NN-slug --smp N [--gdb] [--append "ARGS"]
-#                         [--accel single|multi] [--kernel ELF] [--serial-log FILE]
-#                         [--print-cmd]
+#                         [--accel single|multi] [--machine virt|sifive_u]
+#                         [--kernel ELF] [--serial-log FILE] [--print-cmd]
 #
 #   --chapter       which chapter kernel: build/chapters/<NN-slug>/kernel.elf
-#   --smp N         number of harts (1..8)
+#   --smp N         number of harts given to QEMU: 1..32 on virt (the kernel
+#                   parks those beyond its CPU limit of 8), 2..5 on sifive_u
+#   --machine M     virt (default), or sifive_u: QEMU's HiFive Unleashed,
+#                   whose hart 0 is an E51 monitor core without S-mode
 #   --gdb           start halted with a gdb stub and print the gdb command
 #   --append ARGS   kernel command line (/chosen/bootargs), e.g. fault=skip-hart-start
 #   --accel single  single-threaded TCG (one host thread for every hart);
@@ -16,8 +19,10 @@
 #   --print-cmd     print the QEMU command line and exit
 #
 # Environment: QEMU (binary, default qemu-system-riscv64), BUILD_DIR (default
-# build), CHAPTERS_DIR (default chapters), GDB_PORT (default: first free from 1234).
-# Exit status: QEMU's own; 2 usage error; 3 QEMU or kernel missing.
+# build), CHAPTERS_DIR (default chapters), GDB_PORT (default: first free from 1234),
+# HB_LADDER (default $BUILD_DIR/tools/ladder/hb-ladder: it checks the options
+# and resolves --chapter).
+# Exit status: QEMU's own; 2 usage error; 3 QEMU, kernel or hb-ladder missing.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -26,9 +31,9 @@ BUILD_DIR="${BUILD_DIR:-$ROOT/build}"
 CHAPTERS_DIR="${CHAPTERS_DIR:-$ROOT/chapters}"
 
 die() { echo "run-qemu: $2" >&2; exit "$1"; }
-usage() { sed -n '4,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit "$1"; }
+usage() { sed -n '4,24p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit "$1"; }
 
-chapter="" smp="" gdb=0 append="" accel="" kernel="" serial_log="" print_cmd=0
+chapter="" smp="" gdb=0 append="" accel="" machine="virt" kernel="" serial_log="" print_cmd=0
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --chapter)    chapter="${2:?}"; shift 2 ;;
@@ -36,6 +41,7 @@ while [[ $# -gt 0 ]]; do
     --gdb)        gdb=1; shift ;;
     --append)     append="${2?}"; shift 2 ;;
     --accel)      accel="${2:?}"; shift 2 ;;
+    --machine)    machine="${2:?}"; shift 2 ;;
     --kernel)     kernel="${2:?}"; shift 2 ;;
     --serial-log) serial_log="${2:?}"; shift 2 ;;
     --print-cmd)  print_cmd=1; shift ;;
@@ -44,14 +50,18 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 
-[[ "$smp" =~ ^[1-8]$ ]] || die 2 "--smp must be 1..8, got '${smp}'"
-
-# `--chapter 05` means the one folder chapters/05-*; a full name is taken as is.
-if [[ -n "$chapter" && ! -d "$CHAPTERS_DIR/$chapter" ]]; then
-  matches=("$CHAPTERS_DIR/$chapter"-*/)
-  [[ -d "${matches[0]}" && ${#matches[@]} -eq 1 ]] || die 2 "no chapter '$chapter' in $CHAPTERS_DIR"
-  chapter="$(basename "${matches[0]}")"
-fi
+[[ -n "$smp" ]] || die 2 "give --smp N"
+[[ -n "$chapter" || -n "$kernel" ]] || die 2 "give --chapter or --kernel"
+# hb-ladder checks the options (the same rules as scripts/qemu-test.sh) and
+# resolves `--chapter 05` to the one folder chapters/05-*.
+LADDER="${HB_LADDER:-$BUILD_DIR/tools/ladder/hb-ladder}"
+[[ -x "$LADDER" ]] ||
+  die 3 "hb-ladder not found at $LADDER (it checks the options; cmake --build build --target hb-ladder)"
+cfg_args=(--chapters-dir "$CHAPTERS_DIR" --smp "$smp" --machine "$machine" --accel "$accel"
+          --kernel-args "$append")
+[[ -n "$chapter" ]] && cfg_args+=(--chapter "$chapter")
+cfg="$("$LADDER" config "${cfg_args[@]}" 2>&1)" || { cfg="$(head -n 1 <<<"$cfg")"; die 2 "${cfg#hb-ladder: }"; }
+[[ -n "$chapter" ]] && chapter="$(sed -n 's/^chapter=//p' <<<"$cfg")"
 if [[ -z "$kernel" ]]; then
   [[ -n "$chapter" ]] || die 2 "give --chapter or --kernel"
   kernel="$BUILD_DIR/chapters/$chapter/kernel.elf"
@@ -59,9 +69,12 @@ fi
 [[ -f "$kernel" ]] || die 3 "kernel not found: $kernel (build it first: cmake --build build)"
 command -v "$QEMU" >/dev/null 2>&1 || die 3 "$QEMU not found; run scripts/install-deps"
 
-# The seed contract asks for modern (virtio 1.0) virtio-mmio devices.
-cmd=("$QEMU" -machine virt -bios default -m 256M -smp "$smp" -kernel "$kernel"
-     -global virtio-mmio.force-legacy=false)
+# Modern (virtio 1.0) virtio-mmio devices, never the legacy ones.
+# -no-reboot: a guest reset ends QEMU instead of booting the kernel again.
+# On sifive_u that is how the kernel powers off: the board has no power-off
+# device, only a GPIO wired to reset (src/kernel/power.cpp).
+cmd=("$QEMU" -machine "$machine" -bios default -m 256M -smp "$smp" -kernel "$kernel"
+     -global virtio-mmio.force-legacy=false -no-reboot)
 [[ -n "$append" ]] && cmd+=(-append "$append")
 # Multi-threaded TCG (one host thread per hart) is asked for explicitly:
 # measured here, QEMU 7.2 without -accel ran two harts' CPU-bound work no
@@ -102,7 +115,7 @@ if [[ $gdb -eq 1 ]]; then
   echo "  gdb-multiarch $kernel -ex 'target remote :$port'"
 fi
 if [[ -z "$serial_log" ]]; then
-  echo "run-qemu: booting $(basename "$(dirname "$kernel")") with $smp hart(s); quit with Ctrl-A x" >&2
+  echo "run-qemu: booting $(basename "$(dirname "$kernel")") on $machine with $smp hart(s); quit with Ctrl-A x" >&2
 fi
 # exec: QEMU takes over this process id, so whoever started us can stop it by pid.
 exec "${cmd[@]}"

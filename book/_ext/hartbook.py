@@ -13,7 +13,10 @@ Three directives, all of which fail the build when what they quote is missing:
     Renders the chapter's expected marker ladder (``chapters/<folder>/markers``)
     as a table, with earlier chapters' ladders spliced in where the file says
     ``include <chapter>``. The "what it proves" column comes from
-    ``# proves: ...`` comment lines directly above a marker.
+    ``# proves: ...`` comment lines directly above a marker. The ladder is
+    read by the gates' own parser: ``hb-ladder list --json`` (tools/ladder),
+    from ``<build>/tools/ladder/hb-ladder``; without that binary the book
+    build fails.
 
 ``.. hb-transcript:: <chapter-folder> smp<N>``
     Includes the serial transcript that the gating run captured in
@@ -31,8 +34,10 @@ does not exist). Standard library only.
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import subprocess
 import textwrap
 from pathlib import Path
 
@@ -68,6 +73,12 @@ def build_dir(app) -> Path:
         p = Path(configured)
         return (p if p.is_absolute() else repo_root(app) / p).resolve()
     return repo_root(app) / "build"
+
+
+def default_build_dir(root: Path) -> Path:
+    """The build directory without a Sphinx app (the --check mode)."""
+    env = os.environ.get("HARTBOOK_BUILD_DIR")
+    return Path(env).resolve() if env else root / "build"
 
 
 def rel(app, path: Path) -> str:
@@ -229,80 +240,56 @@ class HbCode(HbDirective):
 # --------------------------------------------------------------------------
 # hb-ladder
 
-SMP_PREFIX = "smp "
-PROVES_RE = re.compile(r"^#\s*proves:\s?(?P<text>.*)$")
+# The ladder is parsed by tools/ladder only (`hb-ladder list --json`), so the
+# table shows exactly what the gates check.
 
 
 class LadderError(ValueError):
     pass
 
 
-def resolve_chapter(root: Path, name: str) -> Path:
-    """`01-newtypes` or just `01` -> chapters/01-newtypes."""
-    chapters = root / "chapters"
-    exact = chapters / name
-    if exact.is_dir():
-        return exact
-    matches = sorted(p for p in chapters.glob(f"{name}-*") if p.is_dir())
-    if len(matches) == 1:
-        return matches[0]
-    raise LadderError(f"no chapter folder chapters/{name}")
-
-
-def parse_ladder(root: Path, chapter: str, seen=None, deps=None):
-    """Expanded ladder rows: dicts with marker, when, proves, chapter, line."""
-    seen = seen or []
-    folder = resolve_chapter(root, chapter)
-    if folder.name in seen:
-        raise LadderError(f"include cycle: {' -> '.join(seen + [folder.name])}")
-    path = folder / "markers"
-    if deps is not None:
-        deps.append(path)
-    if not path.is_file():
-        raise LadderError(f"{path.relative_to(root)} does not exist")
-    rows = []
-    proves: list[str] = []
-    for lineno, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        line = raw.rstrip()
-        stripped = line.strip()
-        if not stripped:
-            proves = []  # a blank line detaches a "proves" comment
-            continue
-        if stripped.startswith("#"):
-            m = PROVES_RE.match(stripped)
-            if m:
-                proves.append(m["text"].strip())
-            continue
-        if stripped.startswith("include "):
-            target = stripped[len("include ") :].strip()
-            rows += parse_ladder(root, target, seen + [folder.name], deps)
-            proves = []
-            continue
-        when = "always"
-        marker = stripped
-        if marker.startswith(SMP_PREFIX):
-            when = "smp"
-            marker = marker[len(SMP_PREFIX) :].strip()
-        if "{cpu}" in marker:
-            when = "cpu"
-        rows.append(
-            {
-                "marker": marker,
-                "when": when,
-                "proves": " ".join(proves),
-                "chapter": folder.name,
-                "line": lineno,
-            }
+def ladder_tool(build: Path) -> Path:
+    """The hb-ladder binary, or HartbookError saying how to get it."""
+    tool = build / "tools" / "ladder" / "hb-ladder"
+    if not (tool.is_file() and os.access(tool, os.X_OK)):
+        raise HartbookError(
+            f"hb-ladder not found at {tool}: the book reads every marker ladder through it "
+            f"(build it with: cmake --build {build} --target hb-ladder)"
         )
-        proves = []
-    return rows
+    return tool
 
 
-WHEN_TEXT = {
-    "always": "always",
-    "smp": "SMP only",
-    "cpu": "per secondary CPU",
-}
+def read_ladder(root: Path, build: Path, chapter: str) -> dict:
+    """`hb-ladder list --json` of chapter `chapter` (`01` or `01-newtypes`):
+    {"chapter": <folder>, "markers": [{"pattern", "smp_only", "per_cpu",
+    "parked", "origin", "chapter", "line", "proves"}, ...]}, includes spliced,
+    placeholders unexpanded. Raises LadderError with hb-ladder's one-line
+    reason."""
+    cmd = [str(ladder_tool(build)), "list", "--json", "--chapters-dir", str(root / "chapters"),
+           "--chapter", chapter]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, encoding="utf-8",
+                              errors="replace", timeout=60, check=False)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        raise LadderError(f"running {cmd[0]} failed: {e}") from e
+    if proc.returncode != 0:
+        lines = proc.stderr.strip().splitlines() or [f"exit status {proc.returncode}"]
+        reason = lines[0]
+        raise LadderError(reason[len("hb-ladder: "):] if reason.startswith("hb-ladder: ") else reason)
+    try:
+        return json.loads(proc.stdout)
+    except ValueError as e:
+        raise LadderError(f"hb-ladder list --json gave no JSON ({e})") from e
+
+
+def marker_when(m: dict) -> str:
+    if m.get("parked"):
+        return "once per parked hart"
+    if m.get("per_cpu"):
+        return "per secondary CPU"
+    if m.get("smp_only"):
+        return "SMP only"
+    return "always"
 
 
 class HbLadder(HbDirective):
@@ -313,21 +300,22 @@ class HbLadder(HbDirective):
     def run(self):
         chapter = self.arguments[0]
         root = repo_root(self.app)
-        deps: list[Path] = []
+        build = build_dir(self.app)
+        self.depend(build / "tools" / "ladder" / "hb-ladder")
         try:
-            rows = parse_ladder(root, chapter, deps=deps)
+            ladder = read_ladder(root, build, chapter)
         except LadderError as e:
-            for d in deps:
-                self.depend(d)
+            self.depend(root / "chapters")
             return self.fail(str(e))
-        for d in deps:
-            self.depend(d)
+        rows = ladder["markers"]
+        own = ladder["chapter"]
+        for name in sorted({own} | {r["chapter"] for r in rows}):
+            self.depend(root / "chapters" / name / "markers")
         if not rows:
-            return self.fail(f"chapters/{chapter}/markers lists no markers")
-        own = resolve_chapter(root, chapter).name
+            return self.fail(f"chapters/{own}/markers lists no markers")
         missing = [r for r in rows if r["chapter"] == own and not r["proves"]]
         if missing:
-            where = ", ".join(f"line {r['line']} ({r['marker']})" for r in missing)
+            where = ", ".join(f"line {r['line']} ({r['pattern']})" for r in missing)
             return self.fail(
                 f"chapters/{own}/markers: marker without a '# proves:' comment above it: {where}"
             )
@@ -348,7 +336,7 @@ class HbLadder(HbDirective):
             proves = r["proves"] or ""
             if r["chapter"] != own:
                 proves = f"{proves} (from chapter {r['chapter']})".strip()
-            body += self._row([str(i), r["marker"], WHEN_TEXT[r["when"]], proves], code_col=1)
+            body += self._row([str(i), r["pattern"], marker_when(r), proves], code_col=1)
         return [table]
 
     @staticmethod
@@ -389,7 +377,7 @@ class HbTranscript(HbDirective):
         if not RUN_RE.match(run):
             return self.fail(f"second argument must look like smp2 or smp2-single, not '{run}'")
         try:
-            folder = resolve_chapter(repo_root(self.app), chapter).name
+            folder = read_ladder(repo_root(self.app), build_dir(self.app), chapter)["chapter"]
         except LadderError as e:
             return self.fail(str(e))
         logdir = build_dir(self.app) / "logs" / f"{folder}-{run}"
@@ -499,8 +487,14 @@ def check_failures(app, exception):
         )
 
 
+def require_ladder_tool(app):
+    # Fail at once, with one clear line, rather than on every ladder table.
+    ladder_tool(build_dir(app))
+
+
 def setup(app):
     app.add_config_value("hartbook_build_dir", "", "env")
+    app.connect("builder-inited", require_ladder_tool)
     app.add_directive("hb-code", HbCode)
     app.add_directive("hb-ladder", HbLadder)
     app.add_directive("hb-transcript", HbTranscript)
@@ -513,12 +507,15 @@ def setup(app):
 # --------------------------------------------------------------------------
 # Standalone check (CTest `book-sources`): every hb-code region and every
 # hb-ladder chapter that the book names exists, without rendering anything.
+# The ladders are read with $HARTBOOK_BUILD_DIR/tools/ladder/hb-ladder (default
+# <repo>/build/...).
 
 DIRECTIVE_RE = re.compile(r"^\s*\.\.\s+hb-(code|ladder)::\s+(.*?)\s*$")
 
 
 def check_sources(root: Path) -> list[str]:
     problems = []
+    build = default_build_dir(root)
     for rst in sorted((root / "book").rglob("*.rst")):
         for lineno, line in enumerate(rst.read_text(encoding="utf-8").splitlines(), start=1):
             m = DIRECTIVE_RE.match(line)
@@ -539,8 +536,11 @@ def check_sources(root: Path) -> list[str]:
                 except ValueError as e:
                     problems.append(f"{where}: {args[0]}: {e}")
             else:
+                if len(args) != 1:
+                    problems.append(f"{where}: hb-ladder needs <chapter>")
+                    continue
                 try:
-                    if not parse_ladder(root, args[0] if args else ""):
+                    if not read_ladder(root, build, args[0])["markers"]:
                         problems.append(f"{where}: ladder {args[0]} is empty")
                 except LadderError as e:
                     problems.append(f"{where}: {e}")
@@ -551,9 +551,13 @@ if __name__ == "__main__":
     import sys
 
     if len(sys.argv) != 3 or sys.argv[1] != "--check":
-        print("usage: hartbook.py --check <repo root>", file=sys.stderr)
+        print("usage: [HARTBOOK_BUILD_DIR=<build>] hartbook.py --check <repo root>", file=sys.stderr)
         sys.exit(2)
-    found = check_sources(Path(sys.argv[2]).resolve())
+    try:
+        found = check_sources(Path(sys.argv[2]).resolve())
+    except HartbookError as e:
+        print(f"book-sources: FAIL {e}")
+        sys.exit(1)
     for p in found:
         print(f"book-sources: {p}")
     print(f"book-sources: {'FAIL' if found else 'ok'} ({len(found)} problem(s))")

@@ -27,7 +27,7 @@ setup() {
   export QEMU="$HERE/fake-qemu"
   export HB_LADDER HB_NO_BUILD=1
   export FAKE_PIDFILE="$TMP/fake.pid"
-  unset SMP REQUIRE_SMP RUN_UNTIL_MARKER RUN_TIMEOUT CHAPTER KERNEL_ARGS ACCEL \
+  unset SMP REQUIRE_SMP RUN_UNTIL_MARKER RUN_TIMEOUT CHAPTER KERNEL_ARGS ACCEL MACHINE \
         EXPECT_FAIL LOG_SUFFIX MARKERS FAKE_EXIT FAKE_HANG FAKE_LINE_DELAY FAKE_ARGS_FILE
   export CHAPTER=91 RUN_TIMEOUT=20s
   mkdir -p "$BUILD_DIR/chapters/90-base" "$BUILD_DIR/chapters/91-smp" "$BUILD_DIR/chapters/89-broken"
@@ -41,9 +41,10 @@ cleanup() {
 trap cleanup EXIT
 
 # run_gate TRANSCRIPT: runs qemu-test.sh; sets OUT (all output), LAST (the
-# verdict line) and RC.
+# verdict line) and RC. TRANSCRIPT is a file in transcripts/, or a full path.
 run_gate() {
   export FAKE_TRANSCRIPT="$HERE/transcripts/$1"
+  [[ "$1" == /* ]] && FAKE_TRANSCRIPT="$1"
   OUT="$("$QEMU_TEST" 2>&1)"
   RC=$?
   LAST="$(tail -n 1 <<<"$OUT")"
@@ -217,7 +218,7 @@ case_run_until_marker_stops_only_its_qemu() {
   # A bystander with the very same command name: only a pid-exact kill spares it.
   FAKE_TRANSCRIPT="$HERE/transcripts/missing.log" FAKE_HANG=1 FAKE_PIDFILE="$TMP/bystander.pid" \
     "$HERE/fake-qemu" -machine virt -bios default -smp 1 -kernel "$BUILD_DIR/chapters/91-smp/kernel.elf" \
-    -global virtio-mmio.force-legacy=false -serial "file:$TMP/bystander.log" >/dev/null 2>&1 &
+    -global virtio-mmio.force-legacy=false -no-reboot -serial "file:$TMP/bystander.log" >/dev/null 2>&1 &
   BYSTANDER=$!
   export FAKE_HANG=1 RUN_UNTIL_MARKER=1 RUN_TIMEOUT=30s
   local t0=$SECONDS
@@ -257,13 +258,14 @@ case_require_smp_with_one_hart() {
 
 case_bad_smp_values() {
   local v
-  for v in abc 0 99 -1 ""; do
+  for v in abc 0 33 99 -1 ""; do
     export SMP="$v"
     [[ -z "$v" ]] && export SMP=" "
     run_gate good.log
     expect_rc 2
-    expect_last "SMP must be an integer 1..8"
+    expect_last "SMP must be an integer 1..32"
   done
+  [[ ! -f "$FAKE_PIDFILE" ]] || fail "nothing may boot on a configuration error"
 }
 
 case_bad_flags() {
@@ -344,7 +346,7 @@ case_qemu_command_line() {
   local args
   args="$(tr '\n' ' ' <"$FAKE_ARGS_FILE")"
   for want in "-machine virt" "-bios default" "-m 256M" "-smp 2" \
-              "-global virtio-mmio.force-legacy=false" "-append fault=skip-hart-start" \
+              "-global virtio-mmio.force-legacy=false" "-no-reboot" "-append fault=skip-hart-start" \
               "-accel tcg,thread=single" "-display none" "-monitor none" "-serial file:"; do
     grep -qF -- "$want" <<<"$args" || fail "QEMU was not given '$want': $args"
   done
@@ -393,9 +395,24 @@ case_run_qemu_print_cmd_and_gdb() {
   expect_last "-smp 4" "-S -gdb tcp::" "-nographic" "$BUILD_DIR/chapters/91-smp/kernel.elf"
   OUT="$("$ROOT/scripts/run-qemu-rv64.sh" --chapter 91 --smp 0 2>&1)"; RC=$?; LAST="$OUT"
   expect_rc 2
+  expect_last "run-qemu: SMP must be an integer 1..32, got '0'"
   OUT="$("$ROOT/scripts/run-qemu-rv64.sh" --chapter 55 --smp 1 2>&1)"; RC=$?; LAST="$OUT"
   expect_rc 2
-  expect_last "no chapter '55'"
+  expect_last "unknown CHAPTER '55'"
+  OUT="$("$ROOT/scripts/run-qemu-rv64.sh" --chapter 91 --smp 12 --print-cmd 2>&1)"; RC=$?; LAST="$OUT"
+  expect_rc 0
+  expect_last "-machine virt" "-smp 12" "-no-reboot"
+  OUT="$("$ROOT/scripts/run-qemu-rv64.sh" --chapter 91 --smp 3 --machine sifive_u --print-cmd 2>&1)"
+  RC=$?; LAST="$OUT"
+  expect_rc 0
+  expect_last "-machine sifive_u" "-smp 3" "-no-reboot"
+  OUT="$("$ROOT/scripts/run-qemu-rv64.sh" --chapter 91 --smp 8 --machine sifive_u 2>&1)"; RC=$?; LAST="$OUT"
+  expect_rc 2
+  expect_last "SMP must be an integer 2..5 on MACHINE=sifive_u"
+  OUT="$(HB_LADDER="$TMP/none" "$ROOT/scripts/run-qemu-rv64.sh" --chapter 91 --smp 1 2>&1)"; RC=$?
+  LAST="$OUT"
+  expect_rc 3
+  expect_last "hb-ladder not found"
 }
 
 case_ladder_check_mode() {
@@ -419,6 +436,134 @@ case_ladder_check_mode() {
   OUT="$("$HB_LADDER" list --markers "$HERE/chapters/91-smp/markers" --smp 1 --require-smp 1 2>&1)"; RC=$?
   LAST="$OUT"
   expect_rc 2
+}
+
+# ------------------------------------------- harts beyond the CPU limit
+
+case_over_limit_parks_harts() {
+  # SMP=12 on virt: CPUs 0..7 online, four harts parked, each with its line.
+  export SMP=12 REQUIRE_SMP=1
+  run_gate good-smp12.log
+  expect_rc 0
+  expect_last "PASS 91-smp smp12 markers=15"
+  grep -qF "8 cpus + 4 parked harts" <<<"$OUT" || fail "the boot line must say how many harts are parked"
+  grep -q '"parked": 4' "$LOG_DIR/result.json" || fail "result.json lacks parked 4"
+  # One parked hart too few is a missing marker ...
+  grep -v 'hart11 parked' "$HERE/transcripts/good-smp12.log" >"$TMP/short.log"
+  run_gate "$TMP/short.log"
+  expect_rc 1
+  expect_last "out of order: saw 'KINIT: cpu1 online' before 'KINIT: hart{N} parked (cpu limit 8)'"
+  # ... and the same transcript at SMP=8 (nothing to park) fails on the first parked line.
+  export SMP=8
+  run_gate good-smp12.log
+  expect_rc 1
+  expect_last "parked hart in a run without harts beyond the cpu limit: 'KINIT: hart8 parked (cpu limit 8)'"
+}
+
+case_maxcpus_lowers_the_limit() {
+  # maxcpus=2 in KERNEL_ARGS: the general ladder expects two parked harts
+  # and one secondary, no variant ladder needed.
+  export SMP=4 REQUIRE_SMP=1 KERNEL_ARGS=maxcpus=2
+  run_gate good-maxcpus2.log
+  expect_rc 0
+  expect_last "PASS 91-smp smp4 markers=7"
+  [[ "$(sed -n 3p "$LOG_DIR/expected")" == "KINIT: hart{N} parked (cpu limit 2)" ]] ||
+    fail "{limit} not expanded: $(cat "$LOG_DIR/expected")"
+  # Without maxcpus, four harts are four CPUs: the parked lines are wrong.
+  unset KERNEL_ARGS
+  run_gate good-maxcpus2.log
+  expect_rc 1
+  expect_last "parked hart in a run without harts beyond the cpu limit"
+  export KERNEL_ARGS=maxcpus=1
+  run_gate good-maxcpus2.log
+  expect_rc 2
+  expect_last "REQUIRE_SMP=1 needs a CPU limit of 2 or more (maxcpus=1"
+}
+
+case_smp_upper_bound() {
+  local out
+  out="$("$HB_LADDER" config --chapters-dir "$CHAPTERS_DIR" --smp 32 --require-smp 1)" ||
+    { RC=$?; OUT="$out"; fail "SMP=32 must be accepted"; }
+  grep -qx "parked=24" <<<"$out" || { RC=0; OUT="$out"; fail "SMP=32 must park 24 harts"; }
+  export SMP=33
+  run_gate good.log
+  expect_rc 2
+  expect_last "qemu-test: FAIL configuration: SMP must be an integer 1..32, got '33'"
+}
+
+# ------------------------------------------------------------ machines
+
+case_sifive_u_machine() {
+  # sifive_u: hart 0 is a monitor core, so SMP=3 gives the kernel two harts.
+  unset LOG_DIR
+  export MACHINE=sifive_u SMP=3 REQUIRE_SMP=1 FAKE_ARGS_FILE="$TMP/args"
+  run_gate good-smp2.log
+  expect_rc 0
+  expect_last "PASS 91-smp smp3 markers=5"
+  grep -qF "machine sifive_u" <<<"$OUT" || fail "the boot line must name the machine"
+  grep -qx "sifive_u" "$FAKE_ARGS_FILE" || fail "QEMU was not given -machine sifive_u"
+  grep -qx -- "-no-reboot" "$FAKE_ARGS_FILE" || fail "QEMU was not given -no-reboot"
+  local dir="$BUILD_DIR/logs/91-smp-smp3-sifive-u"
+  [[ -f "$dir/uart.log" ]] || fail "MACHINE=sifive_u must log to 91-smp-smp3-sifive-u"
+  grep -q '"machine": "sifive_u"' "$dir/result.json" || fail "result.json lacks the machine"
+  export SMP=2
+  run_gate good-smp2.log
+  expect_rc 2
+  expect_last "REQUIRE_SMP=1 needs SMP=3 or more (SMP=2, and on sifive_u hart 0"
+  export SMP=6
+  run_gate good-smp2.log
+  expect_rc 2
+  expect_last "SMP must be an integer 2..5 on MACHINE=sifive_u"
+  export SMP=2 REQUIRE_SMP=0
+  run_gate good-smp2.log
+  expect_rc 1
+  expect_last "SMP marker in single-hart run: 'KINIT: cpu1 online'"
+  export MACHINE=sifive-u
+  run_gate good.log
+  expect_rc 2
+  expect_last "MACHINE must be virt or sifive_u, got 'sifive-u'"
+}
+
+# --------------------------------------------------- hb-ladder config, list --json
+
+case_ladder_config_mode() {
+  local out
+  out="$("$HB_LADDER" config --chapters-dir "$CHAPTERS_DIR" --chapter 90 --smp 2 \
+         --run-timeout 2m --accel single --kernel-args "fault=x maxcpus=3")"; RC=$?; OUT="$out"
+  expect_rc 0
+  local want
+  for want in chapter=90-base "markers=$CHAPTERS_DIR/90-base/markers" smp=2 require_smp=0 \
+              until_marker=0 timeout_s=120 accel=single machine=virt harts=2 cpu_limit=3 cpus=2 \
+              parked=0 log_suffix=single-fault-x-maxcpus-3 expected=2; do
+    grep -qxF -- "$want" <<<"$out" || fail "config output lacks '$want': $out"
+  done
+  out="$("$HB_LADDER" config --chapters-dir "$CHAPTERS_DIR")"; RC=$?; OUT="$out"
+  grep -qx "chapter=91-smp" <<<"$out" || fail "the default chapter is the last one"
+  OUT="$("$HB_LADDER" config --chapters-dir "$CHAPTERS_DIR" --chapter 9 2>&1)"; RC=$?; LAST="$OUT"
+  expect_rc 2
+  expect_last "hb-ladder: unknown CHAPTER '9' in $CHAPTERS_DIR"
+  [[ "$(wc -l <<<"$OUT")" == 1 ]] || fail "a config error is one line"
+}
+
+case_ladder_list_json() {
+  OUT="$("$HB_LADDER" list --json --chapters-dir "$CHAPTERS_DIR" --chapter 91)"; RC=$?
+  expect_rc 0
+  /usr/bin/python3 - "$OUT" <<'PY' || fail "list --json is not the unexpanded ladder"
+import json, sys
+d = json.loads(sys.argv[1])
+assert d["chapter"] == "91-smp", d
+m = d["markers"]
+assert [x["pattern"] for x in m] == ["KINIT: boot hart{N}", "KSELFTEST: base ok",
+    "KINIT: hart{N} parked (cpu limit {limit})", "KINIT: cpu{cpu} online",
+    "KSELFTEST: smp ok", "KSELFTEST: done ok"], m
+assert m[0]["origin"] == "90-base:2" and m[0]["chapter"] == "90-base" and m[0]["line"] == 2, m[0]
+assert m[2]["parked"] and not m[2]["smp_only"], m[2]
+assert m[3]["per_cpu"] and m[3]["smp_only"], m[3]
+assert m[4]["smp_only"] and not m[4]["per_cpu"], m[4]
+PY
+  OUT="$("$HB_LADDER" list --json --chapters-dir "$CHAPTERS_DIR" --chapter 89 2>&1)"; RC=$?; LAST="$OUT"
+  expect_rc 2
+  expect_last "include of missing ladder '42-nowhere'"
 }
 
 # ------------------------------------------------------------- driver

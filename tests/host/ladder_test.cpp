@@ -538,3 +538,279 @@ TEST(LadderSplitter, FinishReturnsTheUnterminatedLastLine) {
     EXPECT_EQ(s.finish(), std::optional<std::string>("b"));
     EXPECT_FALSE(s.finish());
 }
+
+// ------------------------------------------------------ proves comments
+
+TEST(LadderProves, ConsecutiveProvesLinesJoinOntoTheNextMarker) {
+    const auto l = parse("# proves: the first\n#proves:   half\n# other comment\nA ok\nB ok\n");
+    ASSERT_EQ(l.size(), 2u);
+    EXPECT_EQ(l[0].proves, "the first half");
+    EXPECT_EQ(l[1].proves, "");  // used up by A
+}
+
+TEST(LadderProves, BlankLineOrIncludeDetachesIt) {
+    const auto l = parse("# proves: lost\n\nA ok\n# proves: also lost\ninclude 01-x\nB ok\n",
+                         {{"01-x", "# proves: x's own\nX ok\n"}});
+    ASSERT_EQ(patterns(l), (std::vector<std::string>{"A ok", "X ok", "B ok"}));
+    EXPECT_EQ(l[0].proves, "");
+    EXPECT_EQ(l[1].proves, "x's own");
+    EXPECT_EQ(l[2].proves, "");
+}
+
+TEST(LadderProves, TrailingCommentIsNotProves) {
+    const auto l = parse("A ok # proves: nothing\n");
+    EXPECT_EQ(l[0].pattern, "A ok");
+    EXPECT_EQ(l[0].proves, "");
+}
+
+// ------------------------------------------------- parked harts, {limit}
+
+const std::string kParked =
+    "KINIT: boot hart{N}\n"
+    "parked KINIT: hart{N} parked (cpu limit {limit})\n"
+    "smp KINIT: cpu{cpu} online\n"
+    "KSELFTEST: done ok\n";
+
+TEST(LadderParked, PrefixMarksParkedLines) {
+    const auto l = parse(kParked);
+    EXPECT_TRUE(l[1].parked);
+    EXPECT_FALSE(l[1].smp_only);
+    EXPECT_FALSE(l[1].per_cpu);
+    EXPECT_EQ(l[1].pattern, "KINIT: hart{N} parked (cpu limit {limit})");
+}
+
+TEST(LadderParked, PrefixesDoNotCombine) {
+    EXPECT_THROW(parse("parked smp X\n"), LadderError);
+    EXPECT_THROW(parse("smp parked X\n"), LadderError);
+    EXPECT_THROW(parse("parked hart{cpu} parked\n"), LadderError);
+    EXPECT_THROW(parse("cpu limit {lim}\n"), LadderError);
+}
+
+TEST(LadderParked, RunConfigCountsHartsCpusAndParked) {
+    RunConfig r{12, true};
+    EXPECT_EQ(r.harts(), 12);
+    EXPECT_EQ(r.cpus(), 8);
+    EXPECT_EQ(r.parked(), 4);
+    r = RunConfig{4, true, Machine::Virt, 2};
+    EXPECT_EQ(r.cpus(), 2);
+    EXPECT_EQ(r.parked(), 2);
+    r = RunConfig{3, true, Machine::SifiveU};
+    EXPECT_EQ(r.harts(), 2);  // hart 0 is the E51 monitor core
+    EXPECT_EQ(r.cpus(), 2);
+    EXPECT_EQ(r.parked(), 0);
+    EXPECT_EQ(kKernelCpuLimit, 8);
+}
+
+TEST(LadderParked, WithinTheLimitNoParkedLineIsExpected) {
+    EXPECT_EQ(expected_markers(parse(kParked), {8, true}),
+              (std::vector<std::string>{"KINIT: boot hart{N}", "KINIT: cpu1 online", "KINIT: cpu2 online",
+                                        "KINIT: cpu3 online", "KINIT: cpu4 online", "KINIT: cpu5 online",
+                                        "KINIT: cpu6 online", "KINIT: cpu7 online", "KSELFTEST: done ok"}));
+}
+
+TEST(LadderParked, BeyondTheLimitOneLinePerParkedHartAndCpusCapped) {
+    const auto e = expected_markers(parse(kParked), {10, true});
+    ASSERT_EQ(e.size(), 1u + 2u + 7u + 1u);
+    EXPECT_EQ(e[1], "KINIT: hart{N} parked (cpu limit 8)");
+    EXPECT_EQ(e[2], "KINIT: hart{N} parked (cpu limit 8)");
+    EXPECT_EQ(e[9], "KINIT: cpu7 online");
+}
+
+TEST(LadderParked, ParkedLinesAreRequiredEvenWithoutRequireSmp) {
+    EXPECT_EQ(expected_markers(parse(kParked), {4, false, Machine::Virt, 3}),
+              (std::vector<std::string>{"KINIT: boot hart{N}", "KINIT: hart{N} parked (cpu limit 3)",
+                                        "KSELFTEST: done ok"}));
+}
+
+TEST(LadderParked, MaxcpusLadderPasses) {
+    const auto v = judge_lines(kParked,
+                               {"KINIT: boot hart0", "KINIT: hart2 parked (cpu limit 2)",
+                                "KINIT: hart3 parked (cpu limit 2)", "KINIT: cpu1 online",
+                                "KSELFTEST: done ok"},
+                               {4, true, Machine::Virt, 2});
+    EXPECT_TRUE(v.pass) << v.reason;
+}
+
+TEST(LadderParked, OneParkedLineTooManyIsADuplicate) {
+    const auto v = judge_lines(kParked,
+                               {"KINIT: boot hart0", "KINIT: hart2 parked (cpu limit 3)",
+                                "KINIT: hart3 parked (cpu limit 3)"},
+                               {4, true, Machine::Virt, 3});
+    EXPECT_FALSE(v.pass);
+    EXPECT_EQ(v.reason, "duplicate marker: 'KINIT: hart3 parked (cpu limit 3)'");
+}
+
+TEST(LadderParked, ParkedLineWithoutParkedHartsFailsWhateverTheLimit) {
+    const auto v = judge_lines(kParked, {"KINIT: boot hart0", "KINIT: hart3 parked (cpu limit 2)"},
+                               {4, true});
+    EXPECT_FALSE(v.pass);
+    EXPECT_EQ(v.reason,
+              "parked hart in a run without harts beyond the cpu limit: 'KINIT: hart3 parked (cpu limit 2)'");
+}
+
+TEST(LadderParked, SingleCpuRunForbidsSmpLinesEvenWithManyHarts) {
+    // sifive_u with SMP=2: two harts, but only one can run the kernel.
+    const auto v = judge_lines(kSmp, {"KINIT: boot hart1", "KINIT: cpu1 online"},
+                               {2, false, Machine::SifiveU});
+    EXPECT_EQ(v.reason, "SMP marker in single-hart run: 'KINIT: cpu1 online'");
+}
+
+TEST(LadderParked, CpuLimitFromKernelArgsFollowsTheKernel) {
+    EXPECT_EQ(cpu_limit_from_kernel_args(""), 8);
+    EXPECT_EQ(cpu_limit_from_kernel_args("maxcpus=2"), 2);
+    EXPECT_EQ(cpu_limit_from_kernel_args("fault=skip-hart-start maxcpus=4"), 4);
+    EXPECT_EQ(cpu_limit_from_kernel_args("maxcpus=2 maxcpus=3"), 3);  // the last one wins
+    EXPECT_EQ(cpu_limit_from_kernel_args("maxcpus=0"), 1);            // the boot CPU always runs
+    EXPECT_EQ(cpu_limit_from_kernel_args("maxcpus=99"), 8);           // capped at kMaxCpus
+    EXPECT_EQ(cpu_limit_from_kernel_args("maxcpus=two"), 8);          // not a number: ignored
+    EXPECT_EQ(cpu_limit_from_kernel_args("xmaxcpus=2"), 8);
+}
+
+// -------------------------------------------------------- configuration
+
+namespace {
+
+std::string config_error(const RawConfig& raw) {
+    try {
+        resolve_config(raw);
+    } catch (const ConfigError& e) {
+        return e.what();
+    }
+    return "(no error)";
+}
+
+}  // namespace
+
+TEST(LadderConfig, DefaultsAreOneHartOnVirtFor90Seconds) {
+    const auto c = resolve_config({});
+    EXPECT_EQ(c.run.smp, 1);
+    EXPECT_FALSE(c.run.require_smp);
+    EXPECT_EQ(c.run.machine, Machine::Virt);
+    EXPECT_EQ(c.run.cpu_limit, 8);
+    EXPECT_FALSE(c.until_marker);
+    EXPECT_EQ(c.timeout_s, 90);
+    EXPECT_EQ(c.accel, "");
+    EXPECT_EQ(c.log_suffix, "");
+}
+
+TEST(LadderConfig, SmpRange) {
+    RawConfig raw;
+    for (const char* ok : {"1", "8", "12", "32", "04"}) {
+        raw.smp = ok;
+        EXPECT_NO_THROW(resolve_config(raw)) << ok;
+    }
+    raw.smp = "04";
+    EXPECT_EQ(resolve_config(raw).run.smp, 4);
+    for (const char* bad : {"0", "33", "99", "-1", "abc", " ", "2x", "99999999999"}) {
+        raw.smp = bad;
+        EXPECT_EQ(config_error(raw), "SMP must be an integer 1..32, got '" + std::string(bad) + "'");
+    }
+}
+
+TEST(LadderConfig, SifiveUNeedsTwoToFiveHarts) {
+    RawConfig raw;
+    raw.machine = "sifive_u";
+    raw.smp = "3";
+    EXPECT_EQ(resolve_config(raw).run.machine, Machine::SifiveU);
+    for (const char* bad : {"1", "6", "8"}) {
+        raw.smp = bad;
+        EXPECT_NE(config_error(raw).find("SMP must be an integer 2..5 on MACHINE=sifive_u"), std::string::npos);
+    }
+    raw.smp = "2";
+    raw.require_smp = "1";
+    EXPECT_EQ(config_error(raw),
+              "REQUIRE_SMP=1 needs SMP=3 or more (SMP=2, and on sifive_u hart 0 cannot run the kernel)");
+    raw.machine = "sifive-u";
+    EXPECT_EQ(config_error(raw), "MACHINE must be virt or sifive_u, got 'sifive-u'");
+}
+
+TEST(LadderConfig, RequireSmpNeedsTwoCpus) {
+    RawConfig raw;
+    raw.require_smp = "1";
+    EXPECT_EQ(config_error(raw), "REQUIRE_SMP=1 needs SMP=2 or more (SMP=1)");
+    raw.smp = "4";
+    raw.kernel_args = "maxcpus=1";
+    EXPECT_EQ(config_error(raw), "REQUIRE_SMP=1 needs a CPU limit of 2 or more (maxcpus=1 in KERNEL_ARGS)");
+    raw.kernel_args = "maxcpus=2";
+    EXPECT_EQ(resolve_config(raw).run.cpus(), 2);
+    raw.require_smp = "yes";
+    EXPECT_EQ(config_error(raw), "REQUIRE_SMP must be 0 or 1, got 'yes'");
+}
+
+TEST(LadderConfig, FlagsTimeoutAndAccel) {
+    RawConfig raw;
+    raw.run_until_marker = "1";
+    EXPECT_TRUE(resolve_config(raw).until_marker);
+    raw.run_until_marker = "2";
+    EXPECT_EQ(config_error(raw), "RUN_UNTIL_MARKER must be 0 or 1, got '2'");
+    raw.run_until_marker = "";
+    for (auto [text, seconds] : {std::pair{"45", 45}, {"45s", 45}, {"2m", 120}}) {
+        raw.run_timeout = text;
+        EXPECT_EQ(resolve_config(raw).timeout_s, seconds) << text;
+    }
+    for (const char* bad : {"0", "0s", "soon", "5h", "m", "-3"}) {
+        raw.run_timeout = bad;
+        EXPECT_EQ(config_error(raw), "RUN_TIMEOUT must look like 90, 90s or 2m, got '" + std::string(bad) + "'");
+    }
+    raw.run_timeout = "";
+    raw.accel = "fast";
+    EXPECT_EQ(config_error(raw), "ACCEL must be single or multi, got 'fast'");
+}
+
+TEST(LadderConfig, LogSuffixNamesTheVariant) {
+    RawConfig raw;
+    raw.machine = "sifive_u";
+    raw.smp = "3";
+    raw.accel = "single";
+    raw.kernel_args = "fault=no-hsm maxcpus=2";
+    EXPECT_EQ(resolve_config(raw).log_suffix, "sifive-u-single-fault-no-hsm-maxcpus-2");
+    raw.log_suffix = "mine/../x";
+    EXPECT_EQ(resolve_config(raw).log_suffix, "mine-..-x");
+    raw.log_suffix = "";
+    EXPECT_EQ(resolve_config(raw).log_suffix, "");
+}
+
+TEST(LadderConfig, ChapterResolution) {
+    const std::vector<std::string> folders{"02-hart-boot", "01-newtypes", "04-runqueues", "notes",
+                                           "03-trap-stacks", "10-x", "10-y"};
+    EXPECT_EQ(resolve_chapter("", folders), "10-y");  // the last NN-* folder
+    EXPECT_EQ(resolve_chapter("02", folders), "02-hart-boot");
+    EXPECT_EQ(resolve_chapter("02-hart-boot", folders), "02-hart-boot");
+    EXPECT_EQ(resolve_chapter("notes", folders), "notes");
+    EXPECT_THROW(resolve_chapter("05", folders), ConfigError);
+    EXPECT_THROW(resolve_chapter("0", folders), ConfigError);  // `0` means 0-*, not 0*
+    EXPECT_THROW(resolve_chapter("../02-hart-boot", folders), ConfigError);
+    EXPECT_THROW(resolve_chapter("", {"notes"}), ConfigError);
+    try {
+        resolve_chapter("10", folders);
+        FAIL() << "ambiguous chapter accepted";
+    } catch (const ConfigError& e) {
+        EXPECT_STREQ(e.what(), "unknown CHAPTER '10' is ambiguous: 10-x, 10-y");
+    }
+}
+
+// ------------------------------------------------------------ list --json
+
+TEST(LadderJson, UnexpandedLadderWithOriginsAndProves) {
+    const auto l = parse("# proves: it \"boots\" \xe2\x80\x94 really\ninclude 01-x\nparked P {limit}\n",
+                         {{"01-x", "\nsmp cpu{cpu} up\n"}});
+    const auto j = ladder_json(l, "99-test");
+    EXPECT_EQ(j,
+              "{\n  \"chapter\": \"99-test\",\n  \"markers\": [\n"
+              "    {\"pattern\": \"cpu{cpu} up\", \"smp_only\": true, \"per_cpu\": true, \"parked\": false, "
+              "\"origin\": \"01-x:2\", \"chapter\": \"01-x\", \"line\": 2, \"proves\": \"\"},\n"
+              "    {\"pattern\": \"P {limit}\", \"smp_only\": false, \"per_cpu\": false, \"parked\": true, "
+              "\"origin\": \"99-test:3\", \"chapter\": \"99-test\", \"line\": 3, \"proves\": \"\"}\n"
+              "  ]\n}\n");
+    const auto k = ladder_json(parse("# proves: it \"boots\" \xe2\x80\x94 really\nA ok\n"), "99-test");
+    // Quotes escaped, UTF-8 from the tree kept as is.
+    EXPECT_NE(k.find("\"proves\": \"it \\\"boots\\\" \xe2\x80\x94 really\""), std::string::npos) << k;
+    EXPECT_EQ(ladder_json({}, "99-test"), "{\n  \"chapter\": \"99-test\",\n  \"markers\": []\n}\n");
+}
+
+TEST(LadderVerdict, ResultJsonNamesMachineCpusAndParked) {
+    const auto j = result_json(Verdict{}, "04-runqueues", {3, true, Machine::SifiveU});
+    EXPECT_NE(j.find("\"machine\": \"sifive_u\""), std::string::npos) << j;
+    EXPECT_NE(j.find("\"cpus\": 2"), std::string::npos) << j;
+    EXPECT_NE(j.find("\"parked\": 0"), std::string::npos) << j;
+}

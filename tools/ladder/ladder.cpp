@@ -8,12 +8,15 @@
 #include <fstream>
 #include <sstream>
 
+#include "lib/bootargs.hpp"
+
 namespace hb::ladder {
 namespace {
 
 constexpr std::string_view kWhitespace = " \t\r\n\v\f";
 constexpr std::string_view kAnyNumber = "{N}";
 constexpr std::string_view kCpuNumber = "{cpu}";
+constexpr std::string_view kCpuLimit = "{limit}";
 
 std::string_view trim(std::string_view s) {
     const auto first = s.find_first_not_of(kWhitespace);
@@ -51,11 +54,22 @@ void check_placeholders(std::string_view pattern, const std::string& origin) {
             i += kAnyNumber.size() - 1;
         } else if (rest.starts_with(kCpuNumber)) {
             i += kCpuNumber.size() - 1;
+        } else if (rest.starts_with(kCpuLimit)) {
+            i += kCpuLimit.size() - 1;
         } else {
             throw LadderError(origin + ": unknown placeholder in marker '" + std::string(pattern) +
-                              "' (only {N} and {cpu} exist)");
+                              "' (only {N}, {cpu} and {limit} exist)");
         }
     }
+}
+
+// The text of a `# proves: ...` line, or nothing for any other line.
+std::optional<std::string_view> proves_text(std::string_view line) {
+    if (!line.starts_with('#')) return std::nullopt;
+    auto rest = trim(line.substr(1));
+    constexpr std::string_view kProves = "proves:";
+    if (!rest.starts_with(kProves)) return std::nullopt;
+    return trim(rest.substr(kProves.size()));
 }
 
 void parse_into(std::string_view text, const std::string& name, const ReadChapter& read,
@@ -63,16 +77,29 @@ void parse_into(std::string_view text, const std::string& name, const ReadChapte
     include_stack.push_back(name);
     std::size_t line_no = 0;
     std::size_t pos = 0;
+    std::string proves;  // `# proves:` lines waiting for their marker
     while (pos <= text.size()) {
         auto end = text.find('\n', pos);
         if (end == std::string_view::npos) end = text.size();
-        const auto line = trim(strip_comment(text.substr(pos, end - pos)));
+        const auto raw = trim(text.substr(pos, end - pos));
+        const auto line = trim(strip_comment(raw));
         pos = end + 1;
         ++line_no;
-        if (line.empty()) continue;
+        if (raw.empty()) {
+            proves.clear();  // a blank line detaches a "proves" comment
+            continue;
+        }
+        if (line.empty()) {
+            if (const auto p = proves_text(raw)) {
+                if (!proves.empty() && !p->empty()) proves += ' ';
+                proves += *p;
+            }
+            continue;
+        }
 
         const std::string origin = name + ":" + std::to_string(line_no);
         if (starts_with_word(line, "include")) {
+            proves.clear();
             const std::string child(trim(line.substr(7)));
             if (child.find_first_of(kWhitespace) != std::string::npos) {
                 throw LadderError(origin + ": include takes one chapter folder, got '" + child + "'");
@@ -92,13 +119,26 @@ void parse_into(std::string_view text, const std::string& name, const ReadChapte
 
         MarkerLine marker;
         marker.origin = origin;
+        marker.proves = std::move(proves);
+        proves.clear();
         std::string_view pattern = line;
         if (starts_with_word(line, "smp")) {
             marker.smp_only = true;
             pattern = trim(line.substr(3));
+        } else if (starts_with_word(line, "parked")) {
+            marker.parked = true;
+            pattern = trim(line.substr(6));
+        }
+        if (starts_with_word(pattern, "smp") || starts_with_word(pattern, "parked")) {
+            throw LadderError(origin + ": the smp and parked prefixes do not combine: '" +
+                              std::string(line) + "'");
         }
         check_placeholders(pattern, origin);
         if (pattern.find(kCpuNumber) != std::string_view::npos) {
+            if (marker.parked) {
+                throw LadderError(origin + ": a parked line cannot use {cpu} (parked harts have no CPU id): '" +
+                                  std::string(pattern) + "'");
+            }
             // One line per secondary CPU only makes sense in an SMP run.
             marker.per_cpu = true;
             marker.smp_only = true;
@@ -161,22 +201,207 @@ std::vector<MarkerLine> load_ladder(const std::filesystem::path& markers_file,
     return parse_ladder(*text, name, read);
 }
 
+const char* machine_name(Machine m) {
+    return m == Machine::SifiveU ? "sifive_u" : "virt";
+}
+
+int cpu_limit_from_kernel_args(std::string_view kernel_args) {
+    const hb::BootArgs args(kernel_args.data(), kernel_args.size());
+    const auto n = args.number("maxcpus", hb::kMaxCpus);
+    if (n == 0) return 1;
+    return n > hb::kMaxCpus ? kKernelCpuLimit : static_cast<int>(n);
+}
+
 std::vector<std::string> expected_markers(const std::vector<MarkerLine>& ladder, RunConfig run) {
-    const bool smp_required = run.smp >= 2 && run.require_smp;
+    const bool smp_required = run.cpus() >= 2 && run.require_smp;
+    const std::string limit = std::to_string(run.cpu_limit);
     std::vector<std::string> out;
     for (const auto& m : ladder) {
-        if (!m.smp_only) {
-            out.push_back(m.pattern);
+        const std::string pattern = replace_all(m.pattern, kCpuLimit, limit);
+        if (m.parked) {
+            // Parked harts have no CPU id: the line is the same for each.
+            for (int i = 0; i < run.parked(); ++i) out.push_back(pattern);
+        } else if (!m.smp_only) {
+            out.push_back(pattern);
         } else if (smp_required && m.per_cpu) {
-            // Secondary CPUs are numbered 1..SMP-1 (CPU 0 is the boot hart).
-            for (int cpu = 1; cpu < run.smp; ++cpu) {
-                out.push_back(replace_all(m.pattern, kCpuNumber, std::to_string(cpu)));
+            // Secondary CPUs are numbered 1..C-1 (CPU 0 is the boot hart).
+            for (int cpu = 1; cpu < run.cpus(); ++cpu) {
+                out.push_back(replace_all(pattern, kCpuNumber, std::to_string(cpu)));
             }
         } else if (smp_required) {
-            out.push_back(m.pattern);
+            out.push_back(pattern);
         }
     }
     return out;
+}
+
+// ---------------------------------------------------------- configuration
+
+namespace {
+
+int parse_bounded(const std::string& text, const std::string& what, int lo, int hi) {
+    const bool digits = !text.empty() && text.size() <= 9 &&
+                        std::all_of(text.begin(), text.end(),
+                                    [](unsigned char c) { return std::isdigit(c) != 0; });
+    const int v = digits ? std::stoi(text) : -1;
+    if (!digits || v < lo || v > hi) {
+        throw ConfigError(what + " must be an integer " + std::to_string(lo) + ".." +
+                          std::to_string(hi) + ", got '" + printable(text) + "'");
+    }
+    return v;
+}
+
+bool parse_flag(const std::string& text, const std::string& what) {
+    if (text.empty() || text == "0") return false;
+    if (text == "1") return true;
+    throw ConfigError(what + " must be 0 or 1, got '" + printable(text) + "'");
+}
+
+// Keeps a log folder name to letters, digits and . _ -.
+std::string sanitize(std::string_view s) {
+    std::string out(s);
+    for (auto& c : out) {
+        if (!is_word_char(c) && c != '.' && c != '-') c = '-';
+    }
+    return out;
+}
+
+}  // namespace
+
+ResolvedConfig resolve_config(const RawConfig& raw) {
+    ResolvedConfig c;
+    RunConfig& run = c.run;
+
+    const std::string machine = raw.machine.empty() ? "virt" : raw.machine;
+    if (machine == "virt") {
+        run.machine = Machine::Virt;
+    } else if (machine == "sifive_u") {
+        run.machine = Machine::SifiveU;
+    } else {
+        throw ConfigError("MACHINE must be virt or sifive_u, got '" + printable(machine) + "'");
+    }
+    const std::string smp = raw.smp.empty() ? "1" : raw.smp;
+    if (run.machine == Machine::SifiveU) {
+        // QEMU's sifive_u is one E51 monitor core plus 1..4 U54 cores.
+        const bool ok = !smp.empty() && smp.size() == 1 && smp[0] >= '2' && smp[0] <= '5';
+        if (!ok) {
+            throw ConfigError("SMP must be an integer 2..5 on MACHINE=sifive_u (hart 0 is the E51 "
+                              "monitor core, plus 1..4 U54 harts), got '" + printable(smp) + "'");
+        }
+        run.smp = smp[0] - '0';
+    } else {
+        run.smp = parse_bounded(smp, "SMP", 1, kMaxSmp);
+    }
+    run.require_smp = parse_flag(raw.require_smp, "REQUIRE_SMP");
+    c.until_marker = parse_flag(raw.run_until_marker, "RUN_UNTIL_MARKER");
+    run.cpu_limit = cpu_limit_from_kernel_args(raw.kernel_args);
+    if (run.require_smp && run.cpus() < 2) {
+        if (run.harts() < 2) {
+            throw ConfigError("REQUIRE_SMP=1 needs SMP=" +
+                              std::to_string(run.machine == Machine::SifiveU ? 3 : 2) +
+                              " or more (SMP=" + std::to_string(run.smp) +
+                              (run.machine == Machine::SifiveU
+                                   ? ", and on sifive_u hart 0 cannot run the kernel)"
+                                   : ")"));
+        }
+        throw ConfigError("REQUIRE_SMP=1 needs a CPU limit of 2 or more (maxcpus=" +
+                          std::to_string(run.cpu_limit) + " in KERNEL_ARGS)");
+    }
+
+    const std::string timeout = raw.run_timeout.empty() ? "90s" : raw.run_timeout;
+    std::string number = timeout;
+    int scale = 1;
+    if (!number.empty() && (number.back() == 's' || number.back() == 'm')) {
+        scale = number.back() == 'm' ? 60 : 1;
+        number.pop_back();
+    }
+    const bool digits = !number.empty() && number.size() <= 6 &&
+                        std::all_of(number.begin(), number.end(),
+                                    [](unsigned char ch) { return std::isdigit(ch) != 0; });
+    if (!digits || std::stoi(number) == 0) {
+        throw ConfigError("RUN_TIMEOUT must look like 90, 90s or 2m, got '" + printable(timeout) + "'");
+    }
+    c.timeout_s = std::stoi(number) * scale;
+
+    if (!raw.accel.empty() && raw.accel != "single" && raw.accel != "multi") {
+        throw ConfigError("ACCEL must be single or multi, got '" + printable(raw.accel) + "'");
+    }
+    c.accel = raw.accel;
+
+    // Runs on another machine, with another TCG mode or a kernel command
+    // line get their own log folder, so they never overwrite the plain logs.
+    if (raw.log_suffix) {
+        c.log_suffix = sanitize(*raw.log_suffix);
+    } else {
+        std::vector<std::string> parts;
+        if (run.machine != Machine::Virt) parts.push_back("sifive-u");
+        if (!c.accel.empty()) parts.push_back(c.accel);
+        if (!raw.kernel_args.empty()) parts.push_back(sanitize(raw.kernel_args));
+        for (const auto& p : parts) c.log_suffix += (c.log_suffix.empty() ? "" : "-") + p;
+    }
+    return c;
+}
+
+std::string resolve_chapter(std::string_view spec, std::vector<std::string> folders) {
+    auto is_chapter = [](const std::string& f) {
+        return f.size() > 3 && std::isdigit(static_cast<unsigned char>(f[0])) != 0 &&
+               std::isdigit(static_cast<unsigned char>(f[1])) != 0 && f[2] == '-';
+    };
+    std::sort(folders.begin(), folders.end());
+    if (spec.empty()) {
+        for (auto it = folders.rbegin(); it != folders.rend(); ++it) {
+            if (is_chapter(*it)) return *it;
+        }
+        throw ConfigError("no NN-* chapter folder");
+    }
+    const std::string unknown = "unknown CHAPTER '" + printable(spec) + "'";
+    if (spec.find('/') != std::string_view::npos) throw ConfigError(unknown + " (a folder name, not a path)");
+    if (std::find(folders.begin(), folders.end(), spec) != folders.end()) return std::string(spec);
+    std::vector<std::string> found;
+    for (const auto& f : folders) {
+        if (f.size() > spec.size() && f.starts_with(spec) && f[spec.size()] == '-') found.push_back(f);
+    }
+    if (found.size() == 1) return found[0];
+    if (found.empty()) throw ConfigError(unknown);
+    std::string names;
+    for (const auto& f : found) names += (names.empty() ? "" : ", ") + f;
+    throw ConfigError(unknown + " is ambiguous: " + names);
+}
+
+std::string resolve_chapter_dir(std::string_view spec, const std::filesystem::path& chapters_dir) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    if (!fs::is_directory(chapters_dir, ec)) {
+        throw ConfigError("no chapters folder " + chapters_dir.string());
+    }
+    std::vector<std::string> folders;
+    for (const auto& entry : fs::directory_iterator(chapters_dir, ec)) {
+        if (entry.is_directory(ec)) folders.push_back(entry.path().filename().string());
+    }
+    try {
+        return resolve_chapter(spec, std::move(folders));
+    } catch (const ConfigError& e) {
+        throw ConfigError(std::string(e.what()) + " in " + chapters_dir.string());
+    }
+}
+
+std::string ladder_json(const std::vector<MarkerLine>& ladder, const std::string& chapter) {
+    std::ostringstream j;
+    j << "{\n  \"chapter\": " << json_string(chapter, true) << ",\n  \"markers\": [";
+    for (std::size_t i = 0; i < ladder.size(); ++i) {
+        const auto& m = ladder[i];
+        const auto colon = m.origin.rfind(':');
+        j << (i == 0 ? "\n" : ",\n") << "    {\"pattern\": " << json_string(m.pattern, true)
+          << ", \"smp_only\": " << (m.smp_only ? "true" : "false")
+          << ", \"per_cpu\": " << (m.per_cpu ? "true" : "false")
+          << ", \"parked\": " << (m.parked ? "true" : "false")
+          << ", \"origin\": " << json_string(m.origin, true)
+          << ", \"chapter\": " << json_string(m.origin.substr(0, colon), true)
+          << ", \"line\": " << m.origin.substr(colon + 1)
+          << ", \"proves\": " << json_string(m.proves, true) << "}";
+    }
+    j << (ladder.empty() ? "]\n}\n" : "\n  ]\n}\n");
+    return j.str();
 }
 
 bool matches(std::string_view pattern, std::string_view line) {
@@ -245,8 +470,12 @@ std::string printable(std::string_view line) {
 
 Judge::Judge(const std::vector<MarkerLine>& ladder, RunConfig run)
     : m_expected(expected_markers(ladder, run)), m_run(run) {
+    const std::string limit = std::to_string(run.cpu_limit);
     for (const auto& m : ladder) {
-        if (m.smp_only) m_smp_only.push_back(m.pattern);
+        const std::string pattern = replace_all(m.pattern, kCpuLimit, limit);
+        if (m.smp_only) m_smp_only.push_back(pattern);
+        // Any limit: a kernel that parks harts for a wrong limit still parks.
+        if (m.parked) m_parked.push_back(replace_all(m.pattern, kCpuLimit, kAnyNumber));
     }
     if (m_expected.empty()) m_state = State::Complete;
 }
@@ -288,11 +517,20 @@ Judge::State Judge::feed(std::string_view raw_line, std::optional<double> t) {
             return m_state;
         }
     }
-    // With one hart, nothing SMP may happen at all.
-    if (m_run.smp == 1) {
+    // With one CPU, nothing SMP may happen at all.
+    if (m_run.cpus() == 1) {
         for (const auto& pattern : m_smp_only) {
             if (matches(pattern, line)) {
                 fail("SMP marker in single-hart run: " + in_quotes(line));
+                return m_state;
+            }
+        }
+    }
+    // With every hart within the CPU limit, none may be left parked.
+    if (m_run.parked() == 0) {
+        for (const auto& pattern : m_parked) {
+            if (matches(pattern, line)) {
+                fail("parked hart in a run without harts beyond the cpu limit: " + in_quotes(line));
                 return m_state;
             }
         }
@@ -381,14 +619,14 @@ std::string verdict_line(const Verdict& v, const std::string& chapter, int smp) 
            " markers=" + std::to_string(v.markers_seen) + " last_marker_s=" + seconds;
 }
 
-std::string json_string(std::string_view s) {
+std::string json_string(std::string_view s, bool keep_utf8) {
     std::string out = "\"";
     for (char ch : s) {
         const auto c = static_cast<unsigned char>(ch);
         if (c == '"' || c == '\\') {
             out += '\\';
             out += ch;
-        } else if (c < 0x20 || c >= 0x7f) {
+        } else if (c < 0x20 || c == 0x7f || (c > 0x7f && !keep_utf8)) {
             // Escape control bytes and non-ASCII so junk never breaks the JSON.
             char buf[8];
             std::snprintf(buf, sizeof buf, "\\u%04x", c);
@@ -405,6 +643,9 @@ std::string result_json(const Verdict& v, const std::string& chapter, RunConfig 
     j << "{\n";
     j << "  \"chapter\": " << json_string(chapter) << ",\n";
     j << "  \"smp\": " << run.smp << ",\n";
+    j << "  \"machine\": \"" << machine_name(run.machine) << "\",\n";
+    j << "  \"cpus\": " << run.cpus() << ",\n";
+    j << "  \"parked\": " << run.parked() << ",\n";
     j << "  \"require_smp\": " << (run.require_smp ? "true" : "false") << ",\n";
     j << "  \"verdict\": \"" << (v.pass ? "pass" : "fail") << "\",\n";
     j << "  \"reason\": " << json_string(v.reason) << ",\n";

@@ -23,16 +23,33 @@ using namespace hb::ladder;
 namespace {
 
 constexpr const char* kUsage = R"(usage:
-  hb-ladder list  --markers FILE [--chapters-dir DIR] [--smp N] [--require-smp 0|1]
-  hb-ladder check --markers FILE [--chapters-dir DIR] [--chapter NAME] [--smp N]
-                  [--require-smp 0|1] --log FILE [--qemu-exit STATUS] [--out-dir DIR]
-  hb-ladder watch --markers FILE [--chapters-dir DIR] [--chapter NAME] [--smp N]
-                  [--require-smp 0|1] --log FILE --pid PID --timeout SECONDS
-                  --out-dir DIR [--status-file FILE] [--started-at EPOCH_SECONDS]
-                  [--until-marker]
+  hb-ladder config --chapters-dir DIR [--chapter NN|NN-slug] [--markers FILE]
+                   [--smp N] [--require-smp 0|1] [--run-until-marker 0|1]
+                   [--run-timeout T] [--accel single|multi] [--machine M]
+                   [--kernel-args ARGS] [--log-suffix S]
+  hb-ladder list  LADDER [RUN] [--json]
+  hb-ladder check LADDER [RUN] [--chapter NAME] --log FILE [--qemu-exit STATUS]
+                  [--out-dir DIR]
+  hb-ladder watch LADDER [RUN] [--chapter NAME] --log FILE --pid PID
+                  --timeout SECONDS --out-dir DIR [--status-file FILE]
+                  [--started-at EPOCH_SECONDS] [--until-marker]
+
+  LADDER is --markers FILE [--chapters-dir DIR], or --chapter NN|NN-slug
+  --chapters-dir DIR; RUN is [--smp N] [--require-smp 0|1] [--machine M]
+  [--kernel-args ARGS].
 
 Modes:
+  config validate and resolve the settings of scripts/qemu-test.sh (raw
+         values of its environment variables; empty means the default) and
+         print them as key=value lines: chapter, markers, smp, require_smp,
+         until_marker, timeout_s, accel, machine, harts, cpu_limit, cpus,
+         parked, log_suffix, expected. A bad setting or a malformed ladder
+         prints one line on stderr and exits 2.
   list   print the markers this run must show, in order (validates the file).
+         With --json: the unexpanded ladder, includes spliced, as one JSON
+         object {"chapter", "markers": [{"pattern", "smp_only", "per_cpu",
+         "parked", "origin", "chapter", "line", "proves"}]} (the book
+         renders it).
   check  judge a finished transcript. With --qemu-exit, the QEMU exit status
          is part of the verdict (complete ladder + non-zero status fails).
   watch  follow --log while QEMU (--pid) writes it, polling every 20 ms.
@@ -45,10 +62,17 @@ Modes:
 
 Options:
   --markers FILE       the chapter's markers file (chapters/NN-slug/markers)
-  --chapters-dir DIR   where `include NN-slug` looks (default: ../.. of FILE)
-  --chapter NAME       name in the verdict (default: folder of FILE)
-  --smp N              harts QEMU was given, 1..8 (default 1)
-  --require-smp 0|1    smp lines are required (default 0; needs --smp >= 2)
+  --chapters-dir DIR   where chapters and `include NN-slug` are looked up
+                       (default with --markers: ../.. of FILE)
+  --chapter NAME       which chapter (02 means the one folder 02-*; config's
+                       default is the last NN-* folder); with --markers only
+                       the name in the verdict (default: folder of FILE)
+  --smp N              harts QEMU was given, 1..32 (sifive_u: 2..5; default 1)
+  --require-smp 0|1    smp lines are required (default 0; needs 2 CPUs)
+  --machine M          virt (default) or sifive_u (hart 0 is a monitor core
+                       without S-mode: the kernel gets N - 1 harts)
+  --kernel-args ARGS   the kernel command line; `maxcpus=K` lowers the CPU
+                       limit (default 8), the harts beyond it stay parked
   --started-at T       QEMU start, seconds since the epoch (default: now);
                        last_marker_s is measured from it
   --out-dir DIR        where `verdict` and `result.json` are written
@@ -57,7 +81,8 @@ Output: DIR/verdict holds one line, `PASS <chapter> smp<N> markers=<k>
 last_marker_s=<s>` or `FAIL <reason>`; DIR/result.json holds the same as JSON.
 check also prints the verdict line on stdout.
 
-Exit status: 0 pass, 1 fail, 2 usage error or malformed markers file.
+Exit status: 0 pass, 1 fail, 2 usage error, bad configuration or malformed
+markers file.
 )";
 
 struct UsageError : std::runtime_error {
@@ -68,6 +93,7 @@ struct Options {
     std::string mode;
     std::map<std::string, std::string> values;
     bool until_marker = false;
+    bool json = false;
 
     bool has(const std::string& k) const { return values.count(k) != 0; }
     std::string get(const std::string& k) const {
@@ -88,6 +114,8 @@ Options parse_args(int argc, char** argv) {
         std::string arg = argv[i];
         if (arg == "--until-marker") {
             o.until_marker = true;
+        } else if (arg == "--json") {
+            o.json = true;
         } else if (arg.starts_with("--") && i + 1 < argc) {
             o.values[arg.substr(2)] = argv[++i];
         } else {
@@ -136,20 +164,47 @@ struct Run {
     std::vector<MarkerLine> ladder;
     RunConfig config;
     std::string chapter;
+    fs::path markers;
 };
 
-Run load_run(const Options& o) {
+// The run options every mode shares, validated like qemu-test.sh's settings.
+RawConfig raw_run_options(const Options& o) {
+    RawConfig raw;
+    raw.smp = o.get_or("smp", "");
+    raw.require_smp = o.get_or("require-smp", "");
+    raw.machine = o.get_or("machine", "");
+    raw.kernel_args = o.get_or("kernel-args", "");
+    return raw;
+}
+
+// Where the ladder is: --markers FILE, or --chapter NN in --chapters-dir.
+Run locate(const Options& o) {
     Run r;
-    const fs::path markers = o.get("markers");
-    const fs::path chapters_dir =
-        o.get_or("chapters-dir", markers.parent_path().parent_path().string());
-    r.chapter = o.get_or("chapter", markers.parent_path().filename().string());
-    r.config.smp = static_cast<int>(parse_int(o.get_or("smp", "1"), "--smp", 1, 8));
-    r.config.require_smp = parse_int(o.get_or("require-smp", "0"), "--require-smp", 0, 1) == 1;
-    if (r.config.require_smp && r.config.smp < 2) {
-        throw UsageError("--require-smp 1 needs --smp 2 or more");
+    fs::path chapters_dir;
+    if (o.has("markers")) {
+        r.markers = o.get("markers");
+        chapters_dir = o.get_or("chapters-dir", r.markers.parent_path().parent_path().string());
+        r.chapter = o.get_or("chapter", r.markers.parent_path().filename().string());
+    } else {
+        if (!o.has("chapter") || !o.has("chapters-dir")) {
+            throw UsageError("give --markers FILE, or --chapter NN with --chapters-dir DIR");
+        }
+        chapters_dir = o.get("chapters-dir");
+        r.chapter = resolve_chapter_dir(o.get("chapter"), chapters_dir);
+        r.markers = chapters_dir / r.chapter / "markers";
     }
-    r.ladder = load_ladder(markers, chapters_dir);
+    std::error_code ec;
+    if (!fs::is_regular_file(r.markers, ec)) {
+        throw ConfigError("chapter " + r.chapter + " has no markers file (" + r.markers.string() + ")");
+    }
+    r.ladder = load_ladder(r.markers, chapters_dir);
+    return r;
+}
+
+Run load_run(const Options& o) {
+    const RunConfig config = resolve_config(raw_run_options(o)).run;
+    Run r = locate(o);
+    r.config = config;
     return r;
 }
 
@@ -163,7 +218,46 @@ void report(const Run& r, const Verdict& v, const Options& o) {
 
 int cmd_list(const Options& o) {
     const Run r = load_run(o);
+    if (o.json) {
+        std::cout << ladder_json(r.ladder, r.chapter);
+        return 0;
+    }
     for (const auto& m : expected_markers(r.ladder, r.config)) std::cout << m << "\n";
+    return 0;
+}
+
+// Everything scripts/qemu-test.sh needs to know before it boots anything.
+int cmd_config(const Options& o) {
+    RawConfig raw = raw_run_options(o);
+    raw.run_until_marker = o.get_or("run-until-marker", "");
+    raw.run_timeout = o.get_or("run-timeout", "");
+    raw.accel = o.get_or("accel", "");
+    if (o.has("log-suffix")) raw.log_suffix = o.get("log-suffix");
+    const ResolvedConfig c = resolve_config(raw);
+
+    if (!o.has("chapters-dir")) throw UsageError("config needs --chapters-dir");
+    const fs::path chapters_dir = o.get("chapters-dir");
+    // The chapter is resolved even with --markers: it names the kernel.
+    const std::string chapter = resolve_chapter_dir(o.get_or("chapter", ""), chapters_dir);
+    Options located = o;
+    located.values["chapter"] = chapter;
+    const Run r = locate(located);
+    const RunConfig& run = c.run;
+
+    std::cout << "chapter=" << chapter << "\n"
+              << "markers=" << r.markers.string() << "\n"
+              << "smp=" << run.smp << "\n"
+              << "require_smp=" << (run.require_smp ? 1 : 0) << "\n"
+              << "until_marker=" << (c.until_marker ? 1 : 0) << "\n"
+              << "timeout_s=" << c.timeout_s << "\n"
+              << "accel=" << c.accel << "\n"
+              << "machine=" << machine_name(run.machine) << "\n"
+              << "harts=" << run.harts() << "\n"
+              << "cpu_limit=" << run.cpu_limit << "\n"
+              << "cpus=" << run.cpus() << "\n"
+              << "parked=" << run.parked() << "\n"
+              << "log_suffix=" << c.log_suffix << "\n"
+              << "expected=" << expected_markers(r.ladder, run).size() << "\n";
     return 0;
 }
 
@@ -339,12 +433,16 @@ int main(int argc, char** argv) {
             return 0;
         }
         const Options o = parse_args(argc, argv);
+        if (o.mode == "config") return cmd_config(o);
         if (o.mode == "list") return cmd_list(o);
         if (o.mode == "check") return cmd_check(o);
         if (o.mode == "watch") return cmd_watch(o);
         throw UsageError("unknown mode '" + o.mode + "'");
     } catch (const UsageError& e) {
         std::cerr << "hb-ladder: " << e.what() << "\n" << kUsage;
+        return 2;
+    } catch (const ConfigError& e) {
+        std::cerr << "hb-ladder: " << e.what() << "\n";
         return 2;
     } catch (const LadderError& e) {
         std::cerr << "hb-ladder: bad markers file: " << e.what() << "\n";
