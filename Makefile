@@ -1,6 +1,7 @@
 # Thin forwarder: CMake (with CTest) is the real build. `make help` lists targets.
 BUILD ?= build
 SMP ?= 2
+MACHINE ?= virt
 CMAKE ?= cmake
 CTEST ?= ctest
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
@@ -14,7 +15,7 @@ help: ## list every target with one line each
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | awk -F'\t' '{printf "  %-22s %s\n", $$1, $$2}'
 	@grep -hE '^#: ' $(MAKEFILE_LIST) | sed -E 's/^#: ([^ ]+) +/\1\t/' | awk -F'\t' '{printf "  %-22s %s\n", $$1, $$2}'
 	@echo "  chapters: $(CHAPTERS)"
-	@echo "Variables: SMP=$(SMP) (harts for chapter-NN-qemu/gdb), BUILD=$(BUILD)"
+	@echo "Variables: SMP=$(SMP) (harts for chapter-NN-qemu/gdb), MACHINE=$(MACHINE) (virt|sifive_u), BUILD=$(BUILD)"
 
 deps: ## install missing tools from Debian packages (needs root or sudo)
 	@./scripts/install-deps
@@ -46,10 +47,10 @@ clean: ## remove the build tree
 define chapter_rules
 .PHONY: chapter-$(1)-qemu chapter-$(1)-test chapter-$(1)-gdb
 chapter-$(1)-qemu: build
-	@./scripts/run-qemu-rv64.sh --chapter $(1) --smp $$(SMP)
+	@./scripts/run-qemu-rv64.sh --chapter $(1) --smp $$(SMP) --machine $$(MACHINE)
 chapter-$(1)-test: build
 	@$$(CTEST) --test-dir $$(BUILD) --output-on-failure -R '^gate-$(1)-'
 chapter-$(1)-gdb: build
-	@./scripts/run-qemu-rv64.sh --chapter $(1) --smp $$(SMP) --gdb
+	@./scripts/run-qemu-rv64.sh --chapter $(1) --smp $$(SMP) --machine $$(MACHINE) --gdb
 endef
 $(foreach n,$(NUMS),$(eval $(call chapter_rules,$(n))))

@@ -76,5 +76,6 @@ find_program(HB_SYSTEM_PYTHON3 python3 PATHS /usr/bin NO_DEFAULT_PATH)
 if(HB_SYSTEM_PYTHON3)
   add_test(NAME book-sources
     COMMAND ${HB_SYSTEM_PYTHON3} ${CMAKE_SOURCE_DIR}/book/_ext/hartbook.py --check ${CMAKE_SOURCE_DIR})
-  set_tests_properties(book-sources PROPERTIES LABELS host TIMEOUT 30)
+  set_tests_properties(book-sources PROPERTIES LABELS host TIMEOUT 30
+    ENVIRONMENT HARTBOOK_BUILD_DIR=${CMAKE_BINARY_DIR})
 endif()

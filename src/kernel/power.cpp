@@ -6,6 +6,7 @@
 #include "arch/riscv/sbi.hpp"
 #include "kernel/boot.hpp"
 #include "kernel/console.hpp"
+#include "kernel/panic.hpp"
 
 namespace hb {
 
@@ -17,7 +18,7 @@ void power_off(ExitStatus status) {
         // in the device tree): 0x3333 = fail, with exit code 1 in bits 16+.
         const std::uint64_t finisher = boot_info().platform.test_finisher;
         if (finisher != 0) {
-            *reinterpret_cast<volatile std::uint32_t*>(finisher) = 0x3333u | (1u << 16);
+            arch::mmio_write32(finisher, 0x3333u | (1u << 16));
         }
     }
     const auto reason =
@@ -45,7 +46,6 @@ void power_off(ExitStatus status) {
 
 // Called by start.S's early trap vector.
 extern "C" [[noreturn]] void hb_early_trap_report(std::uint64_t scause, std::uint64_t sepc, std::uint64_t stval) {
-    hb::console::println("KINIT: FAIL early trap (no trap entry installed yet): scause=", hb::Hex{scause},
-                         " sepc=", hb::Hex{sepc}, " stval=", hb::Hex{stval});
-    hb::power_off(hb::ExitStatus::Failure);
+    HB_PANIC("early trap (no trap entry installed yet): scause=", hb::Hex{scause}, " sepc=", hb::Hex{sepc},
+             " stval=", hb::Hex{stval});
 }

@@ -17,9 +17,9 @@ check() {  # target, pattern the dry run must contain
 n=0
 for dir in chapters/[0-9][0-9]-*/; do
   nn="$(basename "$dir" | cut -c1-2)"
-  check "chapter-$nn-qemu" "run-qemu-rv64.sh --chapter $nn --smp 3\$"
+  check "chapter-$nn-qemu" "run-qemu-rv64.sh --chapter $nn --smp 3 --machine virt\$"
   check "chapter-$nn-test" "ctest .*-R '\\^gate-$nn-'"
-  check "chapter-$nn-gdb"  "run-qemu-rv64.sh --chapter $nn --smp 3 --gdb"
+  check "chapter-$nn-gdb"  "run-qemu-rv64.sh --chapter $nn --smp 3 --machine virt --gdb"
   n=$((n + 1))
 done
 [[ $n -gt 0 ]] || { echo "make-targets: FAIL no chapters found"; exit 1; }
