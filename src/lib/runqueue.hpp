@@ -159,6 +159,11 @@ using RunQueue = BasicRunQueue<>;
 //     for pick_next, would spin on it forever.
 //  5. Every operation under the lock is O(kQosClassCount), so a CPU spinning
 //     on a runqueue lock waits at most a few short critical sections.
+//  6. No lock of any kind is held across a context switch (a yield, a
+//     preemption, the scheduler switching to a task): the next code to run
+//     on this hart would inherit a lock it did not take, with interrupts off.
+// Rules 1, 2, 4 and 6 check themselves (lib/lockdep.hpp, kernel/irqlock.hpp):
+// breaking one panics and names it.
 // [hb:end lock_order]
 
 // [hb:region locked_runqueue]
