@@ -4,6 +4,7 @@
 #include "02-hart-boot/selftests.hpp"
 #include "03-trap-stacks/selftests.hpp"
 #include "04-runqueues/selftests.hpp"
+#include "04-runqueues/selftests_proofs.hpp"
 #include "kernel/boot.hpp"
 #include "kernel/power.hpp"
 #include "kernel/sched.hpp"
@@ -25,6 +26,10 @@ void selftest_task(std::uint64_t) {
     if (boot_info().topology.cpu_count() > 1) ch04::check_smp_exec();
     ch04::check_ticks();
     ch04::check_cpuid_fallback();
+    ch04::selftest_irqlock_masks();
+    ch04::selftest_switch_registers();
+    ch04::selftest_preempt_registers();
+    ch04::selftest_spawn_stress();
     ch04::check_lock_rules();
     ch04::measure();
     power_off(ExitStatus::Success);

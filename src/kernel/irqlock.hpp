@@ -17,6 +17,7 @@
 #include <cstdint>
 
 #include "arch/riscv/csr.hpp"
+#include "kernel/fault.hpp"
 #include "lib/lockdep.hpp"
 #include "lib/spinlock.hpp"
 
@@ -57,13 +58,16 @@ public:
 
     void lock() {
         const bool were_enabled = arch::save_and_disable_interrupts();
+        if (HB_FAULT(IrqLockNoMask)) arch::restore_interrupts(were_enabled);  // [hb:fault]
         lockcheck::before_acquire(Class);  // rules 1 and 2, before spinning
+        if (Class == LockClass::TaskTable && HB_FAULT(TaskTableUnlocked)) return arch::restore_interrupts(were_enabled);  // [hb:fault]
         m_lock.lock();
         m_owner = lockcheck::owner_id();  // written only by the holder
         m_were_enabled = were_enabled;
         lockcheck::after_acquire(Class);
     }
     void unlock() {
+        if (Class == LockClass::TaskTable && HB_FAULT(TaskTableUnlocked)) return;  // [hb:fault]
         lockcheck::before_release(Class, m_owner);  // ours? interrupts still off (rule 4)?
         const bool were_enabled = m_were_enabled;
         m_owner = lockcheck::kNoOwner;

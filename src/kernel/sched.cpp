@@ -12,6 +12,8 @@
 #include "kernel/wait.hpp"
 
 extern "C" void hb_context_switch(hb::sched::Context* from, hb::sched::Context* to);
+// Fault switch-drops-s7's switch (arch/riscv/regcheck.S): s7 neither saved nor restored.
+extern "C" void hb_context_switch_lossy(hb::sched::Context* from, hb::sched::Context* to);
 extern "C" char hb_task_trampoline[];
 
 // Every task owns a kernel stack and a trap stack (guard pages included,
@@ -52,10 +54,23 @@ void build_context(Task& t) {
 }
 // [hb:end build_context]
 
+/// The first Free slot of the task table, marked Runnable (so no other
+/// spawn can take it), or null. Caller holds g_task_table_lock.
+Task* claim_free_task() {
+    for (auto& cand : g_tasks) {
+        if (cand.state.load(std::memory_order_relaxed) == static_cast<std::uint32_t>(TaskState::Free)) {
+            cand.state.store(static_cast<std::uint32_t>(TaskState::Runnable), std::memory_order_relaxed);
+            return &cand;
+        }
+    }
+    return nullptr;
+}
+
 /// Every switch between a task and the scheduler goes through here: no
 /// spinlock may be held across it (lock rule 6).
 void context_switch(Context* from, Context* to, const char* what) {
     lockcheck::assert_may_switch(what);
+    if (HB_FAULT(SwitchDropsS7)) return hb_context_switch_lossy(from, to);  // [hb:fault]
     hb_context_switch(from, to);
 }
 
@@ -207,13 +222,7 @@ Result<Task*, SpawnError> spawn(const char* name, void (*entry)(std::uint64_t), 
     Task* t = nullptr;
     {
         LockGuard guard(g_task_table_lock);
-        for (auto& cand : g_tasks) {
-            if (cand.state.load(std::memory_order_relaxed) == static_cast<std::uint32_t>(TaskState::Free)) {
-                t = &cand;
-                t->state.store(static_cast<std::uint32_t>(TaskState::Runnable), std::memory_order_relaxed);
-                break;
-            }
-        }
+        t = claim_free_task();
     }
     if (t == nullptr) return R::failure(SpawnError::NoFreeTask);
     t->id = TaskId(static_cast<std::uint32_t>(t - g_tasks));

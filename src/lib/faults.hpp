@@ -36,6 +36,9 @@ enum class Fault : std::uint8_t {
     SharedKernelContext,  ///< ch04: the switch does not carry kernel_context
     IgnoreQos,            ///< ch04: every task queued as Normal
     WrongHome,            ///< ch04: tasks of cpu k >= 1 queued on cpu k+1
+    SwitchDropsS7,        ///< ch04: the context switch neither saves nor restores s7
+    TaskTableUnlocked,    ///< ch04: spawn claims a task slot without the table lock
+    IrqLockNoMask,        ///< ch04: IrqSpinLock::lock() leaves interrupts on
     LockTwoRunQueues,     ///< ch04: the lock-rules test takes a second runqueue lock
     LockPrintUnderRq,     ///< ch04: the lock-rules test prints under a runqueue lock
     LockYieldUnderLock,   ///< ch04: the lock-rules test yields holding a lock
@@ -61,6 +64,9 @@ inline constexpr FaultSpec kFaultSpecs[] = {
     {Fault::SharedKernelContext, "shared-kernel-context"},
     {Fault::IgnoreQos, "ignore-qos"},
     {Fault::WrongHome, "wrong-home"},
+    {Fault::SwitchDropsS7, "switch-drops-s7"},
+    {Fault::TaskTableUnlocked, "task-table-unlocked"},
+    {Fault::IrqLockNoMask, "irqlock-no-mask"},
     {Fault::LockTwoRunQueues, "lock-two-runqueues"},
     {Fault::LockPrintUnderRq, "lock-print-under-runqueue"},
     {Fault::LockYieldUnderLock, "lock-yield-under-lock"},

@@ -7,7 +7,8 @@
 #   3. every HB_FAULT site is one line tagged `// [hb:fault]` (the book's
 #      code quotes drop tagged lines, so they must be tagged to be dropped);
 #   4. no chapter folder defines kernel setup: chapters hold kmain.cpp,
-#      selftests.{hpp,cpp}, markers, mutations and CMakeLists.txt only.
+#      selftests.{hpp,cpp} (and selftests_<topic>.{hpp,cpp}), markers,
+#      mutations and CMakeLists.txt only.
 # Exit 0 when every rule holds; otherwise one line per violation, exit 1.
 set -uo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -30,7 +31,7 @@ while IFS= read -r hit; do report "HB_FAULT site not tagged // [hb:fault]: $hit"
 for dir in chapters/[0-9][0-9]-*/; do
   for f in "$dir"*; do
     case "$(basename "$f")" in
-      kmain.cpp|selftests.cpp|selftests.hpp|markers|markers.*|mutations|CMakeLists.txt|lab|lab.*) ;;
+      kmain.cpp|selftests.cpp|selftests.hpp|selftests_*.cpp|selftests_*.hpp|markers|markers.*|mutations|CMakeLists.txt|lab|lab.*) ;;
       *) report "unexpected file in a chapter folder (kernel code belongs in src/): $f" ;;
     esac
   done
