@@ -4,9 +4,7 @@
 #include "kernel/panic.hpp"
 
 namespace hb::fault {
-namespace {
-constinit std::uint64_t g_active = 0;  // bit i: Fault i is armed
-}
+constinit std::uint64_t g_active = 0;
 
 void init(const BootArgs& args) {
     const char* name = nullptr;
@@ -19,7 +17,5 @@ void init(const BootArgs& args) {
     g_active |= std::uint64_t{1} << static_cast<unsigned>(f);
     console::println("KINIT: fault injected: ", word.c_str());
 }
-
-bool active(Fault f) { return (g_active >> static_cast<unsigned>(f)) & 1u; }
 
 }  // namespace hb::fault

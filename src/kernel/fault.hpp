@@ -18,9 +18,13 @@ namespace hb::fault {
 /// a mistyped mutation line must not boot a healthy kernel and "pass".
 void init(const BootArgs& args);
 
-/// Is fault `f` armed in this boot? (Written once by the boot hart before
-/// any other hart starts; each boot block's release store publishes it.)
-bool active(Fault f);
+/// Bit i set: Fault i is armed. Written once by fault::init on the boot hart
+/// before any other hart starts; each boot block's release store publishes
+/// it. Read inline: sites sit on hot paths (every lock, every switch).
+extern std::uint64_t g_active;
+
+/// Is fault `f` armed in this boot?
+inline bool active(Fault f) { return (g_active >> static_cast<unsigned>(f)) & 1u; }
 
 }  // namespace hb::fault
 
