@@ -34,29 +34,6 @@ constinit const BootInfo* g_boot = nullptr;
 
 std::uint32_t cpu_count() { return g_boot->topology.cpu_count(); }
 
-/// Waits as a task: yield until `ready()` or the deadline. The CPU runs other
-/// tasks or its idle task (WFI) meanwhile; the timer belongs to the scheduler
-/// now, so wait_until (which re-arms it) is for boot code only.
-template <typename Pred>
-bool task_wait(Pred&& ready, std::uint64_t timeout_us) {
-    const std::uint64_t deadline = now_ticks() + us_to_ticks(timeout_us);
-    while (!ready()) {
-        if (now_ticks() >= deadline) return ready();
-        sched::yield();
-    }
-    return true;
-}
-
-// A batch of spawns is made with interrupts off: the controller is the least
-// urgent task, so a tick in the middle of a batch would hand its CPU to the
-// first task it spawned there, which may wait for a task the controller has
-// not spawned yet (a probe waiting for its peers, a hog for its witness).
-void spawn_or_fail(const char* test, const char* name, void (*fn)(std::uint64_t), std::uint64_t arg,
-                   QosClass qos, CpuId cpu) {
-    const auto spawned = sched::spawn(name, fn, arg, qos, cpu);
-    selftest::check(spawned.ok(), test, "spawn ", name, " on cpu", cpu, ": ", sched::spawn_error_name(spawned.error()));
-}
-
 // ---------------------------------------------------------------- QoS order
 constinit std::atomic<std::uint32_t> g_seq{0};
 constinit std::atomic<std::uint32_t> g_qos_seen[kQosClassCount]{};
@@ -236,6 +213,16 @@ void prime_worker(std::uint64_t idx) {
 // [hb:end primes]
 
 }  // namespace
+
+// A batch of spawns is made with interrupts off: the controller is the least
+// urgent task, so a tick in the middle of a batch would hand its CPU to the
+// first task it spawned there, which may wait for a task the controller has
+// not spawned yet (a probe waiting for its peers, a hog for its witness).
+void spawn_or_fail(const char* test, const char* name, void (*fn)(std::uint64_t), std::uint64_t arg,
+                   QosClass qos, CpuId cpu) {
+    const auto spawned = sched::spawn(name, fn, arg, qos, cpu);
+    selftest::check(spawned.ok(), test, "spawn ", name, " on cpu", cpu, ": ", sched::spawn_error_name(spawned.error()));
+}
 
 void init_selftests(const BootInfo& boot) { g_boot = &boot; }
 

@@ -5,8 +5,26 @@
 
 #include "kernel/boot.hpp"
 #include "kernel/sched.hpp"
+#include "kernel/wait.hpp"
 
 namespace hb::ch04 {
+
+/// Waits as a task: yield until `ready()` or the deadline. The CPU runs other
+/// tasks or its idle task (WFI) meanwhile; the timer belongs to the scheduler
+/// now, so wait_until (which re-arms it) is for boot code only.
+template <typename Pred>
+bool task_wait(Pred&& ready, std::uint64_t timeout_us) {
+    const std::uint64_t deadline = now_ticks() + us_to_ticks(timeout_us);
+    while (!ready()) {
+        if (now_ticks() >= deadline) return ready();
+        sched::yield();
+    }
+    return true;
+}
+
+/// Spawns task `name` or fails selftest `test` with the reason.
+void spawn_or_fail(const char* test, const char* name, void (*fn)(std::uint64_t), std::uint64_t arg,
+                   QosClass qos, CpuId cpu);
 
 /// Before any other hart starts.
 void init_selftests(const BootInfo& boot);

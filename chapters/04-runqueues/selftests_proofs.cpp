@@ -9,6 +9,8 @@
 // a value in a chosen register across a call.
 #include "04-runqueues/selftests_proofs.hpp"
 
+#include "04-runqueues/selftests.hpp"
+
 #include <atomic>
 #include <cstdint>
 
@@ -61,22 +63,6 @@ constexpr const char* kRegNames[32] = {"zero", "ra", "sp", "gp", "tp",  "t0",  "
 const char* reg_name(std::uint64_t r) { return r < 32 ? kRegNames[r] : "?"; }
 
 std::uint32_t cpu_count() { return boot_info().topology.cpu_count(); }
-
-/// As sched_tests.cpp's: yield until `ready()` or the deadline.
-template <typename Pred>
-bool task_wait(Pred&& ready, std::uint64_t timeout_us) {
-    const std::uint64_t deadline = now_ticks() + us_to_ticks(timeout_us);
-    while (!ready()) {
-        if (now_ticks() >= deadline) return ready();
-        sched::yield();
-    }
-    return true;
-}
-
-void spawn_or_fail(const char* test, void (*fn)(std::uint64_t), std::uint64_t arg, QosClass qos, CpuId cpu) {
-    const auto spawned = sched::spawn(test, fn, arg, qos, cpu);
-    selftest::check(spawned.ok(), test, "spawn on cpu", cpu, ": ", sched::spawn_error_name(spawned.error()));
-}
 
 bool same_name(const char* a, const char* b) {
     while (*a != '\0' && *a == *b) ++a, ++b;
@@ -276,7 +262,7 @@ void run_spin_phase(const char* mode, void (*probe)(std::uint64_t)) {
                 ProbeSlot& s = g_slots[c * kSlotsPerCpu + k];
                 s.cpu = c;
                 s.k = k;
-                spawn_or_fail(kName, probe, c * kSlotsPerCpu + k, QosClass::Normal, CpuId(c));
+                spawn_or_fail(kName, kName, probe, c * kSlotsPerCpu + k, QosClass::Normal, CpuId(c));
             }
         }
     }
@@ -336,6 +322,10 @@ constinit std::atomic<std::uint32_t> g_ran{0};
 constinit std::atomic<std::uint32_t> g_table_full{0};
 constinit std::uint64_t g_stress_start = 0;
 constinit std::atomic<std::uint32_t> g_spawners_done{0};
+/// Released once every spawner is spawned: a spawner that started early
+/// would fill the task table with children before the last spawners got a
+/// slot (at -smp 8 and more the batch of 16 spawners met a full table).
+constinit std::atomic<std::uint32_t> g_stress_go{0};
 
 /// Is task `slot` queued on some runqueue? (Never while it runs: a running
 /// task was taken off its queue, and is queued again only when it stops.)
@@ -391,6 +381,8 @@ CpuId child_cpu(std::uint32_t cpu, std::uint32_t i) {
 
 void stress_spawner(std::uint64_t index) {
     constexpr const char* kName = "spawn stress";
+    selftest::check(task_wait([] { return g_stress_go.load(std::memory_order_acquire) != 0; }, kWaitUs), kName,
+                    "spawner ", index, " was never released");
     const std::uint64_t stop = g_stress_start + us_to_ticks(kStressUs);
     for (std::uint32_t i = 0; now_ticks() < stop; ++i) {
         const std::uint32_t token = g_next_token.fetch_add(1, std::memory_order_relaxed);
@@ -464,7 +456,7 @@ void selftest_switch_registers() {
                 ProbeSlot& s = g_slots[c * kSlotsPerCpu + k];
                 s.cpu = c;
                 s.k = k;
-                spawn_or_fail(kName, &yield_probe, c * kSlotsPerCpu + k, QosClass::Normal, CpuId(c));
+                spawn_or_fail(kName, kName, &yield_probe, c * kSlotsPerCpu + k, QosClass::Normal, CpuId(c));
             }
         }
     }
@@ -498,13 +490,14 @@ void selftest_spawn_stress() {
     const std::uint32_t n = cpu_count();
     const std::uint32_t spawners = n * kSpawnersPerCpu;
     const std::uint64_t t0 = now_ticks();
-    g_stress_start = t0;  // published to the spawners by the runqueue locks of their spawns
     {
         InterruptsOff batch;
         for (std::uint32_t i = 0; i < spawners; ++i) {
-            spawn_or_fail(kName, &stress_spawner, i, QosClass::Normal, CpuId(i % n));
+            spawn_or_fail(kName, kName, &stress_spawner, i, QosClass::Normal, CpuId(i % n));
         }
     }
+    g_stress_start = now_ticks();
+    g_stress_go.store(1, std::memory_order_release);  // publishes g_stress_start too
     const bool done = task_wait(
         [&] {
             return g_spawners_done.load(std::memory_order_acquire) == spawners &&

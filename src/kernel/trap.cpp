@@ -2,6 +2,7 @@
 
 #include "arch/riscv/csr.hpp"
 #include "kernel/console.hpp"
+#include "kernel/fault.hpp"
 #include "kernel/hartlocal.hpp"
 #include "kernel/irqlock.hpp"
 #include "kernel/panic.hpp"
@@ -88,6 +89,7 @@ extern "C" void hb_trap_dispatch(hb::trap::TrapFrame* frame) {
         if (f.scause == static_cast<std::uint64_t>(Cause::SupervisorTimer)) h = g_interrupt[1];
         if (f.scause == static_cast<std::uint64_t>(Cause::SupervisorSoftware)) h = g_interrupt[0];
         if (h == nullptr) unexpected(HB_HERE, f, "unexpected interrupt");
+        if (HB_FAULT(TrapDropsT6) && from_user(f)) f.x[31] = 0;  // [hb:fault]
         h(f);
         return;
     }

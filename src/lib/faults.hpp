@@ -39,6 +39,7 @@ enum class Fault : std::uint8_t {
     SwitchDropsS7,        ///< ch04: the context switch neither saves nor restores s7
     TaskTableUnlocked,    ///< ch04: spawn claims a task slot without the table lock
     IrqLockNoMask,        ///< ch04: IrqSpinLock::lock() leaves interrupts on
+    TrapDropsT6,          ///< ch04: an interrupt from user mode returns with t6 lost
     LockTwoRunQueues,     ///< ch04: the lock-rules test takes a second runqueue lock
     LockPrintUnderRq,     ///< ch04: the lock-rules test prints under a runqueue lock
     LockYieldUnderLock,   ///< ch04: the lock-rules test yields holding a lock
@@ -67,6 +68,7 @@ inline constexpr FaultSpec kFaultSpecs[] = {
     {Fault::SwitchDropsS7, "switch-drops-s7"},
     {Fault::TaskTableUnlocked, "task-table-unlocked"},
     {Fault::IrqLockNoMask, "irqlock-no-mask"},
+    {Fault::TrapDropsT6, "trap-drops-t6"},
     {Fault::LockTwoRunQueues, "lock-two-runqueues"},
     {Fault::LockPrintUnderRq, "lock-print-under-runqueue"},
     {Fault::LockYieldUnderLock, "lock-yield-under-lock"},
