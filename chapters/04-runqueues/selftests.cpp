@@ -145,21 +145,33 @@ constinit std::atomic<std::uint64_t> g_witness[kMaxCpus]{};
 constinit std::atomic<std::uint32_t> g_hog_done[kMaxCpus]{};
 constinit bool g_hog_preempted[kMaxCpus]{};
 
-/// Never yields. It can only see the witness (same CPU, same class) make
-/// progress if a timer tick took the CPU away from it. The verdict counts
-/// ticks, not time: if kHogTicks ticks hit this CPU while the hog spun and
-/// the witness still did not move, the ticks did not preempt. (A time
-/// window would be flaky: a host that stalls this hart lets the deadline
-/// pass before the pending tick is even delivered.)
+/// Times `t` was switched in (written by the scheduler on this CPU).
+std::uint32_t switched_in(const Task& t) { return *static_cast<const volatile std::uint32_t*>(&t.switches_in); }
+
+/// Never yields. So if it is ever switched in again, a tick took the CPU
+/// away from it; and the witness (same CPU, same class) can only make
+/// progress then. Either is evidence of preemption. (The witness alone is not
+/// enough on a loaded host: when the hart runs late, every tick is overdue, a
+/// task resumed by the scheduler takes the next one at once, and the witness
+/// can be preempted again before it counts.) The verdict counts ticks, not
+/// time: if kHogTicks ticks hit this CPU while the hog spun and neither
+/// happened, the ticks did not preempt. (A time window would be flaky: a
+/// host that stalls this hart lets the deadline pass before the pending tick
+/// is even delivered.)
 void hog(std::uint64_t cpu) {
+    const Task& self = *sched::current_task();
+    const std::uint32_t in0 = switched_in(self);
     const std::uint64_t start = g_witness[cpu].load(std::memory_order_relaxed);
     const std::uint64_t ticks0 = sched::stats(CpuId(static_cast<std::uint32_t>(cpu))).ticks;
     const std::uint64_t deadline = now_ticks() + us_to_ticks(kHogWindowUs);
-    while (now_ticks() < deadline && g_witness[cpu].load(std::memory_order_relaxed) == start &&
+    const auto preempted = [&] {
+        return switched_in(self) != in0 || g_witness[cpu].load(std::memory_order_relaxed) != start;
+    };
+    while (now_ticks() < deadline && !preempted() &&
            sched::stats(CpuId(static_cast<std::uint32_t>(cpu))).ticks - ticks0 < kHogTicks) {
         arch::cpu_relax();
     }
-    g_hog_preempted[cpu] = g_witness[cpu].load(std::memory_order_relaxed) != start;
+    g_hog_preempted[cpu] = preempted();
     g_hog_done[cpu].store(1, std::memory_order_release);
 }
 
