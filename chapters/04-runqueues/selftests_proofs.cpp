@@ -495,9 +495,12 @@ void selftest_spawn_stress() {
         for (std::uint32_t i = 0; i < spawners; ++i) {
             spawn_or_fail(kName, kName, &stress_spawner, i, QosClass::Normal, CpuId(i % n));
         }
+        // Released inside the batch: once interrupts are back on, this
+        // (Background) task is preempted by its own Normal spawners, which
+        // would then wait for it for ever under strict priority.
+        g_stress_start = now_ticks();
+        g_stress_go.store(1, std::memory_order_release);  // publishes g_stress_start too
     }
-    g_stress_start = now_ticks();
-    g_stress_go.store(1, std::memory_order_release);  // publishes g_stress_start too
     const bool done = task_wait(
         [&] {
             return g_spawners_done.load(std::memory_order_acquire) == spawners &&
