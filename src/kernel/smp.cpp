@@ -10,12 +10,18 @@
 #include "kernel/wait.hpp"
 
 extern "C" char hb_secondary_entry[];
+extern "C" char _start[];
+
+// The boot blocks, one per CpuId. extern "C": start.S looks a misdirected
+// hart's block up here by hart id (see the comment there).
+extern "C" {
+constinit hb::smp::SecondaryBoot hb_boot_blocks[hb::kMaxCpus]{};
+}
 
 namespace hb::smp {
 namespace {
 
 constinit OnlineMask g_online;
-constinit SecondaryBoot g_boot_blocks[kMaxCpus]{};
 
 /// How long one hart may take from hart_start to "online". Generous: under
 /// single-threaded TCG with four harts on a loaded two-core host a start
@@ -35,7 +41,7 @@ void init_this_hart() {
 OnlineMask& online_mask() { return g_online; }
 
 OnlineWitness witness(CpuId cpu) {
-    const SecondaryBoot& b = g_boot_blocks[cpu.raw()];
+    const SecondaryBoot& b = hb_boot_blocks[cpu.raw()];
     if (b.state.load(std::memory_order_acquire) != static_cast<std::uint32_t>(BootState::Online)) {
         return {};
     }
@@ -61,8 +67,9 @@ namespace {
 
 /// Asks the firmware to start `hart` at hb_secondary_entry with its boot block.
 void start_hart(CpuId cpu, HartId hart, SecondaryBoot& b) {
-    const auto r = sbi::hart_start(hart, reinterpret_cast<std::uintptr_t>(hb_secondary_entry),
-                                   reinterpret_cast<std::uintptr_t>(&b));
+    auto entry = reinterpret_cast<std::uintptr_t>(hb_secondary_entry);
+    if (HB_FAULT(MisdirectSecondary)) entry = reinterpret_cast<std::uintptr_t>(_start);  // [hb:fault]
+    const auto r = sbi::hart_start(hart, entry, reinterpret_cast<std::uintptr_t>(&b));
     // "already available" means the hart is running code we did not
     // start: that is a failure, not a success.
     HB_ASSERT(r.ok(), "cpu", cpu, " (hart", hart, ") hart_start failed: ", sbi::error_name(r.error));
@@ -104,11 +111,12 @@ CpuSet start_secondaries(const BootInfo& boot) {
         const CpuId cpu(c);
         const HartId hart = topo.hart_of(cpu);
         init_hart_local(cpu, hart);
-        SecondaryBoot& b = g_boot_blocks[c];
+        SecondaryBoot& b = hb_boot_blocks[c];
         b.stack_top = stack_top(cpu);
         b.cpu = c;
         b.expected_hart = hart.raw();
         b.witness_hart = ~std::uint64_t{0};
+        b.misdirected = 0;
         // release: the block's contents are complete before the hart can run.
         b.state.store(static_cast<std::uint32_t>(BootState::Pending), std::memory_order_release);
         expected = expected.with(cpu);
@@ -147,6 +155,10 @@ extern "C" [[noreturn]] void hb_secondary_main(std::uint64_t hart, hb::smp::Seco
     const OnlineError e = smp::mark_self_online();
     HB_ASSERT(e == OnlineError::None, "cpu", cpu, " mark online: ", online_error_name(e));
     console::println("KINIT: cpu", cpu, " online");
+    if (b->misdirected != 0) {
+        console::println("KINIT: cpu", cpu, " (hart", hart, ") was sent to the kernel entry point by the firmware;",
+                         " start.S passed it on");
+    }
     b->state.store(static_cast<std::uint32_t>(smp::BootState::Online), std::memory_order_release);
     kmain_secondary(cpu);  // the chapter's per-CPU steps (its kmain.cpp)
     for (;;) arch::wait_for_interrupt();

@@ -18,7 +18,9 @@ namespace hb::smp {
 struct SecondaryBoot {
     std::uintptr_t stack_top;  ///< offset 0: loaded into sp by secondary.S
     std::uint32_t cpu;         ///< the CpuId this hart becomes
-    std::uint32_t reserved;
+    /// Set (to 1) by start.S when this hart arrived at the kernel's entry
+    /// point instead of hb_secondary_entry, and was sent on from there.
+    std::uint32_t misdirected;
     std::uint64_t expected_hart;
     /// Pending -> Online. Set by the hart itself after it has published its
     /// online bit and printed its line (release), read by the boot hart
@@ -28,11 +30,17 @@ struct SecondaryBoot {
     std::uint64_t witness_hart;
 };
 static_assert(offsetof(SecondaryBoot, stack_top) == HB_SECONDARY_BOOT_STACK_TOP);
+static_assert(offsetof(SecondaryBoot, misdirected) == HB_SECONDARY_BOOT_MISDIRECTED);
+static_assert(offsetof(SecondaryBoot, expected_hart) == HB_SECONDARY_BOOT_EXPECTED_HART);
+static_assert(offsetof(SecondaryBoot, state) == HB_SECONDARY_BOOT_STATE);
+static_assert(sizeof(SecondaryBoot) == HB_SECONDARY_BOOT_SIZE);
+static_assert(kMaxCpus == HB_MAX_CPUS);
 // [hb:end secondary_boot]
 
 /// Unused is 0, the value of a block nobody wrote: a hart that finds it has
 /// no published block. Pending is what the boot hart publishes (release).
 enum class BootState : std::uint32_t { Unused = 0, Pending = 1, Online = 2 };
+static_assert(static_cast<std::uint32_t>(BootState::Pending) == HB_BOOT_STATE_PENDING);
 
 /// The boot hart becomes CPU 0: its HartLocal is filled and installed in tp
 /// (trap entry and current_cpu() rely on it), its FP unit is turned off,

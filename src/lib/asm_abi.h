@@ -15,8 +15,18 @@
 #define HB_STACK_SLOT_SIZE 65536
 #define HB_STACK_SIZE (HB_STACK_SLOT_SIZE - HB_PAGE_SIZE)
 
-/* SecondaryBoot::stack_top (kernel/smp.hpp). */
+/* CPUs the kernel runs at most (lib/ids.hpp kMaxCpus). */
+#define HB_MAX_CPUS 8
+
+/* SecondaryBoot (kernel/smp.hpp): secondary.S loads stack_top; start.S reads
+ * expected_hart and state and sets misdirected (a hart the firmware sent to
+ * the kernel's entry point instead of hb_secondary_entry). */
 #define HB_SECONDARY_BOOT_STACK_TOP 0
+#define HB_SECONDARY_BOOT_MISDIRECTED 12
+#define HB_SECONDARY_BOOT_EXPECTED_HART 16
+#define HB_SECONDARY_BOOT_STATE 24
+#define HB_SECONDARY_BOOT_SIZE 40
+#define HB_BOOT_STATE_PENDING 1
 
 /* HartLocal (lib/percpu_layout.hpp): tp points at it in kernel code. */
 #define HB_HL_SELF 0

@@ -27,6 +27,7 @@ enum class Fault : std::uint8_t {
     SkipHartStart,        ///< ch02: the boot hart never calls hart_start
     ForgeOnline,          ///< ch02: the boot hart sets cpu1's online bit itself
     NoHsm,                ///< ch02: the HSM probe "says no"
+    MisdirectSecondary,   ///< ch02: hart_start sends a hart to _start (a firmware race, made certain)
     SharedTrapStack,      ///< ch03: every CPU's trap stack is cpu0's
     MapGuardPages,        ///< ch03: guard pages mapped like the stack
     WritableText,         ///< ch03: kernel text mapped RWX
@@ -56,6 +57,7 @@ inline constexpr FaultSpec kFaultSpecs[] = {
     {Fault::SkipHartStart, "skip-hart-start"},
     {Fault::ForgeOnline, "forge-online"},
     {Fault::NoHsm, "no-hsm"},
+    {Fault::MisdirectSecondary, "misdirect-secondary"},
     {Fault::SharedTrapStack, "shared-trap-stack"},
     {Fault::MapGuardPages, "map-guard-pages"},
     {Fault::WritableText, "writable-text"},

@@ -1,5 +1,6 @@
-// The fault registry against the chapters' mutations files: every fault the
-// kernel can inject is used by some chapter's mutation gate (a fault no gate
+// The fault registry against the chapters' mutations files (and the variant
+// gates of cmake/Gates.cmake): every fault the kernel can inject is used by
+// some gate (a fault no gate
 // runs proves nothing), and every fault a mutations file names exists (a
 // typo there would boot a healthy kernel, which the gate would then call an
 // uncaught mutation).
@@ -18,9 +19,24 @@ namespace {
 
 namespace fs = std::filesystem;
 
-/// fault name -> "chapter:line" of every mutations line naming it.
+/// fault name -> "chapter:line" of every mutations line naming it, and
+/// "Gates.cmake" for every `fault=<name>` a variant gate there boots with
+/// (a fault whose gate must PASS: a defence proven against a forced race).
 std::map<std::string, std::vector<std::string>> mutation_lines() {
     std::map<std::string, std::vector<std::string>> out;
+    {
+        std::ifstream gates(HB_GATES_CMAKE);
+        std::string line;
+        while (std::getline(gates, line)) {
+            if (line.find_first_not_of(" \t") != std::string::npos && line[line.find_first_not_of(" \t")] == '#') continue;
+            const auto at = line.find("\"fault=");
+            if (at == std::string::npos || line.find("KERNEL_ARGS") == std::string::npos) continue;
+            const auto begin = at + 7;
+            const auto end = line.find('"', begin);
+            const std::string name = line.substr(begin, end - begin);
+            if (name.find('$') == std::string::npos) out[name].push_back("Gates.cmake");
+        }
+    }
     for (const auto& dir : fs::directory_iterator(HB_CHAPTERS_DIR)) {
         const fs::path file = dir.path() / "mutations";
         if (!fs::exists(file)) continue;

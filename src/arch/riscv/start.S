@@ -16,6 +16,17 @@
     .globl _start
 _start:
     csrw    sie, zero               /* no interrupts until we ask for them */
+    /* Exactly one hart may boot the kernel. OpenSBI 1.1's hart_start marks
+     * the target hart "starting" before it stores the start address, so a
+     * target that wakes in between jumps to the address of the cold boot:
+     * here, not hb_secondary_entry. Such a hart must not zero .bss or take
+     * the boot stack: the first hart claims the boot, any later one goes to
+     * .Lmisdirected (the word lives in .data, which .bss zeroing never
+     * touches). */
+    lla     t0, hb_boot_claimed
+    li      t1, 1
+    amoswap.w.aq t1, t1, (t0)
+    bnez    t1, .Lmisdirected
     .option push
     .option norelax
     lla     gp, __global_pointer$
@@ -42,6 +53,46 @@ _start:
     call    kmain
     j       hb_park
 /* [hb:end boot_entry] */
+
+/* [hb:region misdirected] */
+/* A secondary hart the firmware sent here (a0 = its hart id). The boot hart
+ * published its boot block (state Pending, release) before hart_start, so
+ * find the block that expects this hart and enter as hb_secondary_entry
+ * would have been entered: a1 = the block. No block expects it: park. */
+.Lmisdirected:
+    ld      t0, hb_boot_blocks_ptr  /* 0 in kernels without secondary harts */
+    beqz    t0, hb_park
+    li      t2, HB_MAX_CPUS
+1:  lwu     t3, HB_SECONDARY_BOOT_STATE(t0)
+    fence   r, rw                   /* acquire: pairs with the release of Pending */
+    li      t4, HB_BOOT_STATE_PENDING
+    bne     t3, t4, 2f
+    ld      t3, HB_SECONDARY_BOOT_EXPECTED_HART(t0)
+    bne     t3, a0, 2f
+    li      t4, 1
+    sw      t4, HB_SECONDARY_BOOT_MISDIRECTED(t0)
+    mv      a1, t0
+    ld      t5, hb_secondary_entry_ptr
+    jr      t5
+2:  addi    t0, t0, HB_SECONDARY_BOOT_SIZE
+    addi    t2, t2, -1
+    bnez    t2, 1b
+    j       hb_park
+/* [hb:end misdirected] */
+
+    .data
+    .balign 8
+hb_boot_claimed:
+    .word   0
+    .balign 8
+/* Weak: chapter 01 links neither boot blocks (kernel/smp.cpp) nor
+ * hb_secondary_entry (secondary.S), and reads 0. */
+    .weak   hb_boot_blocks
+    .weak   hb_secondary_entry
+hb_boot_blocks_ptr:
+    .dword  hb_boot_blocks
+hb_secondary_entry_ptr:
+    .dword  hb_secondary_entry
 
     .text
 /* Early trap vector: any trap before a chapter installs its own trap entry
