@@ -31,13 +31,14 @@ struct PauseRelax {
 /// has its HartLocal (early boot: one hart, no other code running) there is
 /// no per-CPU block to count in, and the checks are skipped.
 namespace lockcheck {
-inline constexpr std::uint32_t kNoOwner = ~std::uint32_t{0};
-/// The validated current CPU's raw id, or kNoOwner before it has a HartLocal.
-std::uint32_t owner_id();
-void before_acquire(LockClass c);
-void after_acquire(LockClass c);
-/// Checks the caller owns the lock and that interrupts are still off.
-void before_release(LockClass c, std::uint32_t owner);
+/// This CPU's lock counts (in its PerCpu block), or null before the hart
+/// has its HartLocal: early boot, one hart, nothing to count against.
+LockDepth* depth_here();
+/// Panics naming the broken rule.
+[[noreturn]] void violated(LockRule rule, const char* what);
+inline void check(LockRule rule, const char* what) {
+    if (rule != LockRule::None) [[unlikely]] violated(rule, what);
+}
 /// A context switch, yield or preemption is about to happen: rule 6.
 void assert_may_switch(const char* what);
 /// A console line is about to be printed: rule 2.
@@ -59,23 +60,30 @@ public:
     void lock() {
         const bool were_enabled = arch::save_and_disable_interrupts();
         if (HB_FAULT(IrqLockNoMask)) arch::restore_interrupts(were_enabled);  // [hb:fault]
-        lockcheck::before_acquire(Class);  // rules 1 and 2, before spinning
+        LockDepth* depth = lockcheck::depth_here();
+        // Rules 1 and 2 before spinning: a second runqueue lock is reported, not hung.
+        if (depth != nullptr) lockcheck::check(depth->check_acquire(Class), "lock taken under a runqueue lock");
         if (Class == LockClass::TaskTable && HB_FAULT(TaskTableUnlocked)) return arch::restore_interrupts(were_enabled);  // [hb:fault]
         m_lock.lock();
-        m_owner = lockcheck::owner_id();  // written only by the holder
+        m_owner = depth;  // written only by the holder
         m_were_enabled = were_enabled;
-        lockcheck::after_acquire(Class);
+        if (depth != nullptr) depth->acquired(Class);
     }
     void unlock() {
         if (Class == LockClass::TaskTable && HB_FAULT(TaskTableUnlocked)) return;  // [hb:fault]
-        lockcheck::before_release(Class, m_owner);  // ours? interrupts still off (rule 4)?
+        // Rule 4: nothing may have turned interrupts back on while we held it.
+        if (arch::interrupts_enabled()) lockcheck::violated(LockRule::InterruptsOff, "interrupts enabled at unlock");
+        if (LockDepth* depth = m_owner) {
+            if (depth != lockcheck::depth_here()) lockcheck::violated(LockRule::NotHeld, "another cpu holds it");
+            lockcheck::check(depth->release(Class), "released more often than taken");
+        }
         const bool were_enabled = m_were_enabled;
-        m_owner = lockcheck::kNoOwner;
+        m_owner = nullptr;
         m_lock.unlock();
         arch::restore_interrupts(were_enabled);
     }
     [[nodiscard]] bool held_by_this_cpu() const {
-        return m_lock.is_locked() && m_owner == lockcheck::owner_id();
+        return m_lock.is_locked() && m_owner == lockcheck::depth_here();
     }
 
     /// For the panic path only: no checks, no interrupt state (kernel/panic.cpp).
@@ -84,7 +92,7 @@ public:
 
 private:
     BasicSpinLock<PauseRelax> m_lock;
-    std::uint32_t m_owner = lockcheck::kNoOwner;
+    LockDepth* m_owner = nullptr;  ///< the holder's lock counts (its CPU), null in early boot
     bool m_were_enabled = false;
 };
 // [hb:end irq_spinlock]
