@@ -337,22 +337,14 @@ void check_ticks() {
         },
         kTestTimeoutUs);
     selftest::check(done, kName, "hogs did not finish");
-    // Every hart keeps taking ticks of its own (the counter is per CPU,
-    // bumped by that CPU's handler). A count, with a generous bound; the
-    // rate is not asserted, because a loaded host delivers late ticks
-    // coalesced into one.
-    constexpr std::uint64_t kMinTicks = 10;
-    task_wait(
-        [&] {
-            for (std::uint32_t c = 0; c < n; ++c) {
-                if (sched::stats(CpuId(c)).ticks - before[c] < kMinTicks) return false;
-            }
-            return true;
-        },
-        kTestTimeoutUs);
+    // Every hart took ticks of its own while its two tasks shared it (the
+    // counter is per CPU, bumped by that CPU's handler). Counted, not timed:
+    // a loaded host delivers late ticks coalesced into one. (From chapter 05
+    // on, a CPU with nobody waiting takes no ticks at all, so the count is
+    // taken while the pair ran, not afterwards.)
     for (std::uint32_t c = 0; c < n; ++c) {
         const std::uint64_t got = sched::stats(CpuId(c)).ticks - before[c];
-        selftest::check(got >= kMinTicks, kName, "cpu", c, " took only ", got, " timer ticks in 20 s");
+        selftest::check(got >= 1, kName, "cpu", c, " took no timer tick of its own while two tasks shared it");
         selftest::check(g_hog_preempted[c], kName, "cpu", c, ": a task that never yields was not preempted by ",
                         kHogTicks, " ticks");
     }
@@ -397,6 +389,8 @@ void measure() {
     }
     if (!g_boot->args.has("bench", "primes")) return;
     const std::uint32_t n = cpu_count();
+    std::uint64_t ticks0[kMaxCpus]{};
+    for (std::uint32_t c = 0; c < n; ++c) ticks0[c] = sched::stats(CpuId(c)).ticks;
     const std::uint64_t t0 = now_ticks();
     {
         InterruptsOff batch;
@@ -405,8 +399,10 @@ void measure() {
     task_wait([&] { return g_prime_done.load(std::memory_order_acquire) == n; }, 600'000'000);
     const std::uint64_t us = ticks_to_us(now_ticks() - t0);
     const std::uint64_t total = g_prime_total.load();
+    std::uint64_t ticks = 0;  // timer ticks taken by all CPUs, selftests' included
+    for (std::uint32_t c = 0; c < n; ++c) ticks += sched::stats(CpuId(c)).ticks - ticks0[c];
     console::println("KINIT: bench primes: cpus=", n, " count=", total, total == kPrimeCount ? " (correct)" : " (WRONG)",
-                     " us=", us);
+                     " ticks=", ticks, " us=", us);
 }
 
 // [hb:region lock_rules]

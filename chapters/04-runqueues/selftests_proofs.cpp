@@ -151,9 +151,15 @@ struct alignas(16) PartnerStack {
 };
 constinit PartnerStack g_partner_stack[kMaxCpus * kSlotsPerCpu]{};
 
+/// Released once every yield probe is queued: a CPU woken at once for its
+/// first probe (chapter 05's reschedule IPI) would otherwise let that probe
+/// yield all its rounds to nobody before the spawner queued its siblings.
+constinit std::atomic<std::uint32_t> g_yield_go{0};
+
 void yield_probe(std::uint64_t idx) {
     ProbeSlot& s = g_slots[idx];
     RegReport r{};
+    while (g_yield_go.load(std::memory_order_acquire) == 0) sched::yield();
     {
         // First hb_context_switch alone (no C++ between the switches), with
         // interrupts off: nothing may trap on the partner's one-word stack.
@@ -409,11 +415,24 @@ void stress_spawner(std::uint64_t index) {
 
 }  // namespace
 
+/// Keeps the selftest task company on its CPU until released: with a task
+/// waiting, the CPU ticks under every tick policy (from chapter 05 on, a CPU
+/// running its only task takes no ticks).
+constinit std::atomic<std::uint32_t> g_company_release{0};
+constinit std::atomic<std::uint32_t> g_company_live{0};
+void company(std::uint64_t) {
+    while (g_company_release.load(std::memory_order_acquire) == 0) sched::yield();
+    g_company_live.store(0, std::memory_order_release);
+}
+
 // [hb:region proofs_api]
 void selftest_irqlock_masks() {
     constexpr const char* kName = "irqlock masks";
     selftest::check(sie_on(), kName, "the controller runs with interrupts off");
     const CpuId cpu = current_cpu();
+    g_company_release.store(0, std::memory_order_relaxed);
+    g_company_live.store(1, std::memory_order_relaxed);
+    spawn_or_fail(kName, "company", &company, 0, QosClass::Background, cpu);
     bool inside = true;
     bool pending = false;
     std::uint64_t ticks_held = 0;
@@ -441,6 +460,8 @@ void selftest_irqlock_masks() {
     const bool rq_inside = sched::runqueue(cpu).with([](auto&) { return sie_on(); });
     selftest::check(!rq_inside, kName, "sstatus.SIE = 1 inside cpu", cpu, "'s runqueue lock");
     selftest::check(sie_on(), kName, "interrupts still off after the runqueue lock");
+    g_company_release.store(1, std::memory_order_release);
+    task_wait([] { return g_company_live.load(std::memory_order_acquire) == 0; }, kWaitUs);
     selftest::pass(kName);
 }
 
@@ -449,6 +470,7 @@ void selftest_switch_registers() {
     const std::uint32_t n = cpu_count();
     reset_slots();
     for (auto& h : g_handoffs) h.store(0, std::memory_order_relaxed);
+    g_yield_go.store(0, std::memory_order_relaxed);
     {
         InterruptsOff batch;
         for (std::uint32_t c = 0; c < n; ++c) {
@@ -459,6 +481,7 @@ void selftest_switch_registers() {
                 spawn_or_fail(kName, kName, &yield_probe, c * kSlotsPerCpu + k, QosClass::Normal, CpuId(c));
             }
         }
+        g_yield_go.store(1, std::memory_order_release);  // inside the batch: see spawn stress
     }
     const bool all = task_wait(
         [&] {

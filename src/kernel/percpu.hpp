@@ -12,6 +12,7 @@
 // other CPUs only read).
 #pragma once
 
+#include "kernel/ipi.hpp"
 #include "kernel/sched.hpp"
 #include "kernel/trap.hpp"
 #include "lib/lockdep.hpp"
@@ -28,6 +29,8 @@ struct PerCpu {
     /// Chapter 04: this CPU's runqueue, current task, idle task, scheduler
     /// context and statistics.
     sched::CpuSched sched;
+    /// Chapter 05: this CPU's IPI mailbox and causal counters.
+    ipi::CpuIpi ipi;
 };
 // [hb:end percpu]
 

@@ -7,6 +7,7 @@
 #include "kernel/hartlocal.hpp"
 #include "kernel/panic.hpp"
 #include "kernel/percpu.hpp"
+#include "kernel/smp.hpp"
 #include "kernel/stacks.hpp"
 #include "kernel/trap.hpp"
 #include "kernel/wait.hpp"
@@ -30,6 +31,9 @@ namespace {
 constinit Task g_tasks[kMaxTasks]{};
 constinit IrqSpinLockOf<LockClass::TaskTable> g_task_table_lock;
 constinit std::uint32_t g_cpu_count = 1;
+constinit Config g_config{};
+/// The timer's "never": set_timer to it disarms (and clears a pending tick).
+constexpr std::uint64_t kNoTimer = ~std::uint64_t{0};
 // Fault serialize-scheduler: one big lock around every CPU's task execution.
 constinit BasicSpinLock<PauseRelax> g_big_lock;
 
@@ -101,6 +105,32 @@ void switch_to_scheduler(CpuSched& pc, const char* why) {
     context_switch(&t->ctx, &pc.scheduler, why);
 }
 
+// [hb:region tick_policy]
+/// Does this CPU need a tick now? Periodic: always. Tickless: only while
+/// another task waits on its runqueue, i.e. while there is someone to
+/// preempt the running task for. (Idle never has anyone waiting: its queue
+/// is empty, or it would not be idle.)
+bool want_tick(CpuSched& pc) {
+    if (g_config.tick == TickPolicy::Periodic) return true;
+    if (HB_FAULT(TicklessOff)) return true;  // [hb:fault]
+    return pc.rq.size() != 0;
+}
+
+/// Arms or stops this CPU's tick to match want_tick: one SBI call per change,
+/// none when nothing changes. Own CPU, interrupts off.
+void tick_update(CpuSched& pc) {
+    const bool want = want_tick(pc);
+    if (want == pc.tick_armed) return;
+    if (want) {
+        sbi::set_timer(now_ticks() + us_to_ticks(kTickUs));
+    } else {
+        sbi::set_timer(kNoTimer);
+        pc.tick_stops.fetch_add(1, std::memory_order_relaxed);
+    }
+    pc.tick_armed = want;
+}
+// [hb:end tick_policy]
+
 // [hb:region tick]
 void on_tick(trap::TrapFrame& f) {
     CpuSched& pc = this_cpu_sched();
@@ -116,7 +146,15 @@ void on_tick(trap::TrapFrame& f) {
         ++t.user_preemptions;
         pc.user_ticks.fetch_add(1, std::memory_order_relaxed);
     }
-    sbi::set_timer(now_ticks() + us_to_ticks(kTickUs));  // also clears this tick
+    // Re-arm (or, with nobody waiting under the tickless policy, stop): the
+    // set_timer call also clears this tick.
+    const bool share = want_tick(pc);
+    sbi::set_timer(share ? now_ticks() + us_to_ticks(kTickUs) : kNoTimer);
+    pc.tick_armed = share;
+    if (!share) {
+        pc.tick_stops.fetch_add(1, std::memory_order_relaxed);
+        return;  // nobody to preempt for: the task keeps its CPU, tickless
+    }
     // Preemption: the interrupted task, whether it was in user or kernel
     // mode, goes back to the scheduler; its trap frame stays on its own
     // stack until it is resumed and returns from this trap.
@@ -127,17 +165,97 @@ void on_tick(trap::TrapFrame& f) {
 
 // [hb:region idle]
 void idle_main(std::uint64_t) {
-    // Interrupts are on: WFI returns once the next tick (or, from chapter 05,
-    // an IPI) is pending. Then give the CPU back so the scheduler looks at
-    // the runqueue again; the tick would preempt us anyway, but idle does not
-    // depend on preemption to notice new work.
+    CpuSched& pc = this_cpu_sched();  // idle never leaves its CPU
     for (;;) {
-        this_cpu_sched().idle_wakeups.fetch_add(1, std::memory_order_relaxed);
-        arch::wait_for_interrupt();
-        yield();
+        pc.idle_wakeups.fetch_add(1, std::memory_order_relaxed);
+        {
+            // The look at the queue and the WFI happen with interrupts off,
+            // so no interrupt can be taken between them: a task queued after
+            // the look raises SSIP (its reschedule IPI) after the look, and
+            // WFI returns for a pending interrupt even with sstatus.SIE clear.
+            // With interrupts on, the IPI's trap could be taken between the
+            // look and the WFI, clear SSIP, and leave this CPU asleep, with
+            // no tick, next to a queued task: the lost wake-up.
+            InterruptsOff off;
+            tick_update(pc);  // tickless: no tick while idle
+            if (pc.rq.size() == 0 && !pc.offline_requested.load(std::memory_order_acquire)) {
+                pc.sleeping_tickless.store(!pc.tick_armed, std::memory_order_relaxed);
+                arch::wait_for_interrupt();
+                pc.sleeping_tickless.store(false, std::memory_order_relaxed);
+            }
+        }  // interrupts on again: the pending IPI (or tick) is taken here
+        yield();  // the scheduler looks at the runqueue again
     }
 }
 // [hb:end idle]
+
+// [hb:region wake]
+/// A task was just queued on `target` (the runqueue lock released): make
+/// sure `target` will look at its queue.
+void wake(CpuId target) {
+    InterruptsOff off;  // this CPU's tick state, and no migration meanwhile
+    const CpuId self = current_cpu();
+    if (target != self) {
+        if (g_config.wake_remote != nullptr) g_config.wake_remote(target);
+        return;
+    }
+    // Queued here, beside the running task: now there is someone to share
+    // the CPU with, so the tick must run. (Boot code, before this CPU's
+    // scheduler runs, has no current task and nothing to update.)
+    CpuSched& pc = percpu(self).sched;
+    if (pc.current != nullptr) tick_update(pc);
+}
+
+/// Queues `t` on `cpu` if `cpu` is online, in one critical section of that
+/// runqueue's lock. The offline path clears the online bit under the same
+/// lock before it empties the queue, so a task either lands before the
+/// drain (and is moved) or is refused here: none is stranded.
+EnqueueOutcome enqueue_if_online(Task& t, CpuId cpu, QosClass qos, bool& offline) {
+    return runqueue(cpu).with([&](RunQueue::Queue& q) {
+        offline = !smp::online_mask().snapshot().contains(cpu);
+        return offline ? EnqueueOutcome::RejectedInvalid : q.enqueue(t.id, qos);
+    });
+}
+// [hb:end wake]
+
+// [hb:region offline]
+/// This CPU's way out, from its scheduler loop (interrupts off, no task on
+/// it): clear its own online bit and empty its runqueue in one critical
+/// section, move the tasks to another online CPU and wake it, stop the
+/// tick and the software interrupt, then stop the hart (smp::stop_this_cpu).
+[[noreturn]] void go_offline(CpuSched& pc, CpuId cpu) {
+    RunnableTask moved[kMaxTasks];
+    std::uint32_t n = 0;
+    OnlineError e = OnlineError::None;
+    pc.rq.with([&](RunQueue::Queue& q) {
+        e = smp::mark_self_offline();
+        while (n < kMaxTasks && q.pick_next(moved[n])) ++n;
+    });
+    HB_ASSERT(e == OnlineError::None, "cpu", cpu, " going offline: ", online_error_name(e));
+    const CpuSet rest = smp::online_mask().snapshot();
+    HB_ASSERT(!rest.empty(), "cpu", cpu, " was the last online cpu");
+    CpuId dest{};
+    bool found = false;
+    rest.for_each([&](CpuId c) {
+        if (!found) dest = c;
+        found = true;
+    });
+    for (std::uint32_t i = 0; i < n; ++i) {
+        Task& t = *task_by_id(moved[i].task);
+        t.home = dest;  // queued, not running: published by dest's runqueue lock
+        bool offline = false;
+        const EnqueueOutcome o = enqueue_if_online(t, dest, moved[i].qos, offline);
+        HB_ASSERT(o == EnqueueOutcome::Accepted, "cpu", cpu, " going offline could not move task ", t.id,
+                  " to cpu", dest, offline ? " (offline too)" : " (queue refused)");
+    }
+    if (n > 0) wake(dest);
+    sbi::set_timer(kNoTimer);
+    pc.tick_armed = false;
+    HB_CSR_CLEAR(sie, arch::kSieStie | arch::kSieSsie);
+    pc.offline_requested.store(false, std::memory_order_relaxed);
+    smp::stop_this_cpu(n);
+}
+// [hb:end offline]
 
 }  // namespace
 
@@ -145,6 +263,7 @@ const char* spawn_error_name(SpawnError e) {
     switch (e) {
     case SpawnError::NoFreeTask: return "no-free-task";
     case SpawnError::BadCpu: return "bad-cpu";
+    case SpawnError::Offline: return "offline";
     case SpawnError::QueueFull: return "queue-full";
     case SpawnError::InvalidQos: return "invalid-qos";
     }
@@ -157,8 +276,38 @@ Task* task_by_id(TaskId id) { return id.raw() < kMaxTasks ? &g_tasks[id.raw()] :
 
 CpuStats stats(CpuId cpu) {
     const CpuSched& pc = percpu(cpu).sched;
-    return {pc.ticks.load(std::memory_order_relaxed), pc.user_ticks.load(std::memory_order_relaxed),
-            pc.switches.load(std::memory_order_relaxed), pc.idle_wakeups.load(std::memory_order_relaxed)};
+    return {pc.ticks.load(std::memory_order_relaxed),        pc.user_ticks.load(std::memory_order_relaxed),
+            pc.switches.load(std::memory_order_relaxed),     pc.idle_wakeups.load(std::memory_order_relaxed),
+            pc.resched_ipis.load(std::memory_order_relaxed), pc.tick_stops.load(std::memory_order_relaxed)};
+}
+
+bool idle_tickless(CpuId cpu) {
+    return cpu.raw() < g_cpu_count && percpu(cpu).sched.sleeping_tickless.load(std::memory_order_relaxed);
+}
+
+// [hb:region on_resched]
+void on_resched(trap::TrapFrame&) {
+    CpuSched& pc = this_cpu_sched();
+    pc.resched_ipis.fetch_add(1, std::memory_order_relaxed);
+    // Idle (or a CPU asked to go offline) goes to the scheduler loop now. A
+    // busy CPU keeps its task and gets its tick back instead, if it ran its
+    // only task tickless: the new task waits at most one tick, exactly as
+    // under chapter 4's periodic tick, and an IPI never preempts a task
+    // that a tick would not have preempted.
+    if (pc.current == &pc.idle || pc.offline_requested.load(std::memory_order_acquire)) {
+        switch_to_scheduler(pc, "reschedule IPI");
+        return;
+    }
+    tick_update(pc);
+}
+// [hb:end on_resched]
+
+bool request_offline(CpuId cpu) {
+    if (cpu.raw() >= g_cpu_count || cpu == current_cpu()) return false;
+    if (!smp::online_mask().snapshot().contains(cpu)) return false;
+    percpu(cpu).sched.offline_requested.store(true, std::memory_order_release);
+    wake(cpu);
+    return true;
 }
 
 std::uintptr_t task_user_stack_bottom(const Task& t) {
@@ -198,8 +347,12 @@ bool cpu_of_task_stack(std::uintptr_t addr, CpuId& cpu) {
     return true;
 }
 
-void init(const BootInfo& boot) {
+void init(const BootInfo& boot, Config config) {
     g_cpu_count = boot.topology.cpu_count();
+    g_config = config;
+    if (config.tick == TickPolicy::Tickless && config.wake_remote == nullptr) {
+        HB_PANIC("tickless scheduling without a way to wake another cpu: work queued there would never run");
+    }
     for (std::uint32_t c = 0; c < g_cpu_count; ++c) {
         // The idle tasks live outside the task table; they are built like any
         // task but never queued: the scheduler picks idle when the queue is empty.
@@ -241,11 +394,14 @@ Result<Task*, SpawnError> spawn(const char* name, void (*entry)(std::uint64_t), 
     QosClass queue_qos = qos;
     if (HB_FAULT(WrongHome) && home != CpuId(0)) queue_cpu = CpuId((home.raw() + 1) % g_cpu_count);  // [hb:fault]
     if (HB_FAULT(IgnoreQos)) queue_qos = QosClass::Normal;  // [hb:fault]
-    const EnqueueOutcome outcome = runqueue(queue_cpu).enqueue(t->id, queue_qos);
+    bool offline = false;
+    const EnqueueOutcome outcome = enqueue_if_online(*t, queue_cpu, queue_qos, offline);
     if (outcome != EnqueueOutcome::Accepted) {
         t->state.store(static_cast<std::uint32_t>(TaskState::Free), std::memory_order_release);
+        if (offline) return R::failure(SpawnError::Offline);
         return R::failure(outcome == EnqueueOutcome::RejectedFull ? SpawnError::QueueFull : SpawnError::InvalidQos);
     }
+    wake(queue_cpu);  // after the lock: a remote CPU gets its reschedule IPI
     return R::success(t);
 }
 // [hb:end spawn]
@@ -277,11 +433,15 @@ void run_scheduler() {
     build_context(pc.idle, stack_top(StackKind::Trap, cpu), stack_top(StackKind::Trap, cpu));
 
     HB_CSR_SET(sie, arch::kSieStie);
-    sbi::set_timer(now_ticks() + us_to_ticks(kTickUs));
+    pc.tick_armed = false;
+    tick_update(pc);
     for (;;) {
+        if (pc.offline_requested.load(std::memory_order_acquire)) go_offline(pc, cpu);
         RunnableTask next{};
         Task* t = &pc.idle;
         if (pc.rq.pick_next(next)) t = task_by_id(next.task);
+        // Tick while someone else waits here; the idle task decides for itself.
+        if (t != &pc.idle) tick_update(pc);
         if (HB_FAULT(SerializeScheduler)) g_big_lock.lock();  // [hb:fault]
         switch_to(pc, *t, cpu);
         if (HB_FAULT(SerializeScheduler)) g_big_lock.unlock();  // [hb:fault]

@@ -17,6 +17,7 @@
 
 #include "kernel/boot.hpp"
 #include "kernel/irqlock.hpp"
+#include "kernel/trap.hpp"
 #include "lib/asm_abi.h"
 #include "lib/cpuset.hpp"
 #include "lib/ids.hpp"
@@ -78,11 +79,14 @@ inline constexpr std::uint64_t kTickUs = 1000;
 using RunQueue = LockedRunQueue<IrqSpinLockOf<LockClass::RunQueue>>;
 // [hb:end limits]
 
-enum class SpawnError { NoFreeTask, BadCpu, QueueFull, InvalidQos };
+enum class SpawnError { NoFreeTask, BadCpu, Offline, QueueFull, InvalidQos };
 const char* spawn_error_name(SpawnError e);
 
-/// Creates a task running entry(arg) on `home` and makes it runnable there.
-/// Returns the task, or why not: QueueFull / InvalidQos mean the runqueue
+/// Creates a task running entry(arg) on `home` and makes it runnable there,
+/// then wakes `home` if it is another CPU (Config::wake_remote, after the
+/// runqueue lock is released). Returns the task, or why not: Offline means
+/// `home` is not online (checked under its runqueue lock, so a CPU going
+/// offline never strands it); QueueFull / InvalidQos mean the runqueue
 /// refused it; the task is released again, nothing is half-created, and the
 /// caller decides what to do.
 Result<Task*, SpawnError> spawn(const char* name, void (*entry)(std::uint64_t), std::uint64_t arg, QosClass qos,
@@ -93,8 +97,49 @@ void yield();
 /// Ends the calling task.
 [[noreturn]] void exit_task();
 
+// [hb:region config]
+/// When a CPU takes timer ticks.
+enum class TickPolicy : std::uint8_t {
+    /// Chapter 04: every CPU ticks every kTickUs, busy or idle. A CPU finds
+    /// work queued by another CPU at its next tick, so no IPI is needed.
+    Periodic,
+    /// Chapter 05: a CPU ticks only while another task waits on its
+    /// runqueue (someone to share with). Idle CPUs and CPUs running their
+    /// only task take no ticks, so work queued from elsewhere reaches them
+    /// only through `wake_remote`: a missing wake-up is a task that never
+    /// runs, not a 1 ms delay.
+    Tickless,
+};
+
+/// How the scheduler is composed (each chapter's kmain chooses).
+struct Config {
+    TickPolicy tick = TickPolicy::Periodic;
+    /// Called after a task was queued on another CPU's runqueue (the lock
+    /// released): make that CPU look at its queue. Null in chapter 04, where
+    /// the tick does it; chapter 05 passes the reschedule IPI.
+    void (*wake_remote)(CpuId target) = nullptr;
+};
+// [hb:end config]
+
 /// Boot-time setup of every CPU's scheduler state (boot CPU, before any task).
-void init(const BootInfo& boot);
+/// Tickless needs wake_remote (panics otherwise).
+void init(const BootInfo& boot, Config config = {});
+
+/// The reschedule IPI's work on the CPU that took it (kernel/ipi.cpp calls
+/// it after the ack): idle (or a CPU asked to go offline) goes back to the
+/// scheduler loop; a busy CPU ticks again if someone now waits here.
+void on_resched(trap::TrapFrame& frame);
+
+/// Asks `cpu` to go offline: its scheduler loop moves every queued task to
+/// another online CPU, clears its own online bit, stops its tick and stops
+/// the hart (smp::stop_this_cpu). False if `cpu` is not online or is the
+/// caller's own CPU. Follow with smp::await_offline.
+bool request_offline(CpuId cpu);
+
+/// Is `cpu` sleeping in its idle task with no tick armed? (Set by idle just
+/// before WFI, with interrupts off; cleared when it wakes.) Then only an IPI
+/// can make it run anything.
+bool idle_tickless(CpuId cpu);
 /// Runs this CPU's scheduler loop forever. Each CPU calls it last.
 [[noreturn]] void run_scheduler();
 
@@ -109,6 +154,8 @@ struct CpuStats {
     std::uint64_t user_ticks;  ///< ticks that interrupted user mode
     std::uint64_t switches;
     std::uint64_t idle_wakeups;
+    std::uint64_t resched_ipis;  ///< reschedule IPIs handled
+    std::uint64_t tick_stops;    ///< times the tick was stopped (nobody to share with)
 };
 CpuStats stats(CpuId cpu);
 
@@ -128,6 +175,14 @@ struct CpuSched {
     std::atomic<std::uint64_t> user_ticks{0};
     std::atomic<std::uint64_t> switches{0};
     std::atomic<std::uint64_t> idle_wakeups{0};
+    std::atomic<std::uint64_t> resched_ipis{0};
+    std::atomic<std::uint64_t> tick_stops{0};
+    /// Chapter 05. Is this CPU's timer armed for a tick? (own CPU only)
+    bool tick_armed = false;
+    /// Idle is in WFI with no tick armed (other CPUs read it).
+    std::atomic<bool> sleeping_tickless{false};
+    /// Another CPU asked this one to go offline.
+    std::atomic<bool> offline_requested{false};
 };
 // [hb:end cpu_sched]
 

@@ -2,6 +2,7 @@
 
 #include "arch/riscv/csr.hpp"
 #include "arch/riscv/sbi.hpp"
+#include "kernel/audit.hpp"
 #include "kernel/console.hpp"
 #include "kernel/fault.hpp"
 #include "kernel/hartlocal.hpp"
@@ -22,6 +23,7 @@ namespace hb::smp {
 namespace {
 
 constinit OnlineMask g_online;
+constinit std::atomic<std::uint32_t> g_online_count[kMaxCpus]{};
 
 /// How long one hart may take from hart_start to "online". Generous: under
 /// single-threaded TCG with four harts on a loaded two-core host a start
@@ -50,7 +52,61 @@ OnlineWitness witness(CpuId cpu) {
 
 OnlineError mark_self_online() {
     const CpuId self = current_cpu();
-    return g_online.mark_online(self, self);
+    const OnlineError e = g_online.mark_online(self, self);
+    if (e == OnlineError::None) {
+        g_online_count[self.raw()].fetch_add(1, std::memory_order_relaxed);
+        audit::record(AuditEvent::CpuOnline, self);
+    }
+    return e;
+}
+
+OnlineError mark_self_offline() {
+    const CpuId self = current_cpu();
+    return g_online.mark_offline(self, self);
+}
+
+std::uint32_t online_count(CpuId cpu) {
+    return cpu.raw() < kMaxCpus ? g_online_count[cpu.raw()].load(std::memory_order_relaxed) : 0;
+}
+
+// [hb:region stop_this_cpu]
+void stop_this_cpu(std::uint32_t moved) {
+    const CpuId self = current_cpu();
+    audit::record(AuditEvent::CpuOffline, self);
+    console::println("KINIT: cpu", self, " offline (", moved, " queued tasks moved)");
+    // release: everything this CPU did is visible to whoever sees Offline.
+    hb_boot_blocks[self.raw()].state.store(static_cast<std::uint32_t>(BootState::Offline), std::memory_order_release);
+    const auto r = sbi::hart_stop();  // interrupts are off, as HSM requires
+    HB_PANIC("cpu", self, " hart_stop returned: ", sbi::error_name(r.error));
+}
+// [hb:end stop_this_cpu]
+
+bool is_stopped(CpuId cpu) {
+    if (cpu.raw() == 0 || cpu.raw() >= kMaxCpus) return false;
+    const SecondaryBoot& b = hb_boot_blocks[cpu.raw()];
+    if (b.state.load(std::memory_order_acquire) != static_cast<std::uint32_t>(BootState::Offline)) return false;
+    const auto st = sbi::hart_status(HartId(b.expected_hart));
+    return st.ok() && st.value == sbi::HartState::Stopped;
+}
+
+// [hb:region restart_cpu]
+sbi_error_t restart_cpu(CpuId cpu) {
+    if (!is_stopped(cpu)) return static_cast<sbi_error_t>(sbi::Error::AlreadyAvailable);
+    SecondaryBoot& b = hb_boot_blocks[cpu.raw()];
+    b.witness_hart = ~std::uint64_t{0};
+    b.misdirected = 0;
+    b.state.store(static_cast<std::uint32_t>(BootState::Pending), std::memory_order_release);
+    const auto r = sbi::hart_start(HartId(b.expected_hart), reinterpret_cast<std::uintptr_t>(hb_secondary_entry),
+                                   reinterpret_cast<std::uintptr_t>(&b));
+    return static_cast<sbi_error_t>(r.error);
+}
+// [hb:end restart_cpu]
+
+bool is_back_online(CpuId cpu) {
+    if (cpu.raw() >= kMaxCpus) return false;
+    return hb_boot_blocks[cpu.raw()].state.load(std::memory_order_acquire) ==
+               static_cast<std::uint32_t>(BootState::Online) &&
+           g_online.snapshot().contains(cpu);
 }
 
 // [hb:region init_boot_cpu]

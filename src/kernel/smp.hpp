@@ -11,6 +11,10 @@
 
 namespace hb::smp {
 
+/// An SBI error code as a plain number (arch/riscv/sbi.hpp's Error), so
+/// that this header needs no arch include.
+using sbi_error_t = std::int64_t;
+
 // [hb:region secondary_boot]
 /// Per-hart boot block: written by the boot hart before hart_start, read by
 /// the new hart in its first instructions (stack_top, via a1), then used by
@@ -39,7 +43,7 @@ static_assert(kMaxCpus == HB_MAX_CPUS);
 
 /// Unused is 0, the value of a block nobody wrote: a hart that finds it has
 /// no published block. Pending is what the boot hart publishes (release).
-enum class BootState : std::uint32_t { Unused = 0, Pending = 1, Online = 2 };
+enum class BootState : std::uint32_t { Unused = 0, Pending = 1, Online = 2, Offline = 3 };
 static_assert(static_cast<std::uint32_t>(BootState::Pending) == HB_BOOT_STATE_PENDING);
 
 /// The boot hart becomes CPU 0: its HartLocal is filled and installed in tp
@@ -57,8 +61,31 @@ CpuSet start_secondaries(const BootInfo& boot);
 OnlineMask& online_mask();
 OnlineWitness witness(CpuId cpu);
 
-/// This hart marks itself online (its CpuId comes from tp, not an argument).
+/// This hart marks itself online (its CpuId comes from tp, not an argument),
+/// and the audit log records it.
 OnlineError mark_self_online();
+
+// [hb:region hotplug]
+/// Chapter 05, CPU offlining. This hart clears its own online bit (the
+/// scheduler's offline path calls it under its runqueue lock).
+OnlineError mark_self_offline();
+/// The offline path's last step, on the CPU going offline, interrupts off,
+/// its online bit already clear and its runqueue empty (`moved` tasks went
+/// elsewhere): audit record, `KINIT: cpuN offline`, boot block Offline,
+/// then SBI HSM hart_stop. Never returns.
+[[noreturn]] void stop_this_cpu(std::uint32_t moved);
+/// Has `cpu` finished going offline: its boot block says Offline and the
+/// firmware reports its hart stopped?
+bool is_stopped(CpuId cpu);
+/// Starts a stopped CPU again through HSM hart_start, into the same entry
+/// as at boot (hb_secondary_main, then kmain_secondary). Returns the SBI
+/// error (Success when the start was accepted); the caller then waits, time
+/// bounded, for is_back_online.
+sbi_error_t restart_cpu(CpuId cpu);
+bool is_back_online(CpuId cpu);
+/// How many times `cpu` has come online in this boot (1 after bring-up).
+std::uint32_t online_count(CpuId cpu);
+// [hb:end hotplug]
 
 }  // namespace hb::smp
 

@@ -44,6 +44,11 @@ enum class Fault : std::uint8_t {
     LockTwoRunQueues,     ///< ch04: the lock-rules test takes a second runqueue lock
     LockPrintUnderRq,     ///< ch04: the lock-rules test prints under a runqueue lock
     LockYieldUnderLock,   ///< ch04: the lock-rules test yields holding a lock
+    NoIpiProbe,           ///< ch05: the SBI IPI probe "says no"
+    NoSbiSend,            ///< ch05: a resched is counted as sent, but SBI send_ipi is never called
+    ReschedToOffline,     ///< ch05: the target check lets a resched to an offline CPU through
+    AckWithoutTrap,       ///< ch05: the sender counts the target's ack itself, without a trap
+    TicklessOff,          ///< ch05: idle keeps its timer armed (the periodic tick of chapter 04)
     Count
 };
 
@@ -74,6 +79,11 @@ inline constexpr FaultSpec kFaultSpecs[] = {
     {Fault::LockTwoRunQueues, "lock-two-runqueues"},
     {Fault::LockPrintUnderRq, "lock-print-under-runqueue"},
     {Fault::LockYieldUnderLock, "lock-yield-under-lock"},
+    {Fault::NoIpiProbe, "no-ipi"},
+    {Fault::NoSbiSend, "no-sbi-send"},
+    {Fault::ReschedToOffline, "resched-to-offline"},
+    {Fault::AckWithoutTrap, "ack-without-trap"},
+    {Fault::TicklessOff, "tickless-off"},
 };
 // [hb:end fault_registry]
 

@@ -210,7 +210,7 @@ inline constexpr std::size_t kAuditLogCapacity = 64;
 template <typename Lock = BasicSpinLock<>, std::size_t Capacity = kAuditLogCapacity>
 class AuditLog {
 public:
-    AuditLog() = default;
+    constexpr AuditLog() = default;
 
     /// Appends an event by `self`. `self` must be the caller's CpuId as its
     /// hart-local block records it. Takes the log's lock: a leaf lock, so

@@ -22,6 +22,7 @@ enum class OnlineError {
     None,
     NotSelf,        ///< a CPU tried to mark another CPU online
     AlreadyOnline,  ///< the bit was already set: a second boot of the same CPU
+    AlreadyOffline, ///< the bit was already clear: a second offline of the same CPU
     OutOfRange,     ///< not a CPU this kernel has
 };
 inline const char* online_error_name(OnlineError e) {
@@ -29,6 +30,7 @@ inline const char* online_error_name(OnlineError e) {
     case OnlineError::None: return "none";
     case OnlineError::NotSelf: return "not-self";
     case OnlineError::AlreadyOnline: return "already-online";
+    case OnlineError::AlreadyOffline: return "already-offline";
     case OnlineError::OutOfRange: return "out-of-range";
     }
     return "unknown";
@@ -44,6 +46,14 @@ public:
         if (claimed.raw() >= kMaxCpus) return OnlineError::OutOfRange;
         if (self != claimed) return OnlineError::NotSelf;
         return m_set.insert(claimed) ? OnlineError::None : OnlineError::AlreadyOnline;
+    }
+    /// Marks `claimed` offline (chapter 05). Same rule as mark_online: only
+    /// a CPU takes itself offline, from its own offline path, so a bit that
+    /// goes out is the CPU's own statement that it stopped taking work.
+    OnlineError mark_offline(CpuId self, CpuId claimed) {
+        if (claimed.raw() >= kMaxCpus) return OnlineError::OutOfRange;
+        if (self != claimed) return OnlineError::NotSelf;
+        return m_set.erase(claimed) ? OnlineError::None : OnlineError::AlreadyOffline;
     }
     [[nodiscard]] CpuSet snapshot() const { return m_set.load(); }
 

@@ -109,9 +109,37 @@ TEST(MarkOnline, ALieAboutSelfSetsTheBit) {
     EXPECT_EQ(m.mark_online(CpuId(3), CpuId(3)), OnlineError::AlreadyOnline);
 }
 
+// --- mark_offline (chapter 05) ---------------------------------------------
+
+TEST(MarkOffline, OnlyTheCpuItselfGoesOffline) {
+    OnlineMask m;
+    ASSERT_EQ(m.mark_online(CpuId(0), CpuId(0)), OnlineError::None);
+    ASSERT_EQ(m.mark_online(CpuId(1), CpuId(1)), OnlineError::None);
+    EXPECT_EQ(m.mark_offline(CpuId(0), CpuId(1)), OnlineError::NotSelf);
+    EXPECT_EQ(m.snapshot(), set_of({0, 1})) << "a refused offline must not clear the bit";
+    EXPECT_EQ(m.mark_offline(CpuId(1), CpuId(1)), OnlineError::None);
+    EXPECT_EQ(m.snapshot(), set_of({0}));
+}
+
+TEST(MarkOffline, TwiceIsAlreadyOfflineAndBackOnlineWorks) {
+    OnlineMask m;
+    ASSERT_EQ(m.mark_online(CpuId(2), CpuId(2)), OnlineError::None);
+    ASSERT_EQ(m.mark_offline(CpuId(2), CpuId(2)), OnlineError::None);
+    EXPECT_EQ(m.mark_offline(CpuId(2), CpuId(2)), OnlineError::AlreadyOffline);
+    EXPECT_EQ(m.mark_online(CpuId(2), CpuId(2)), OnlineError::None) << "a restarted CPU marks itself again";
+    EXPECT_EQ(m.snapshot(), set_of({2}));
+}
+
+TEST(MarkOffline, OutOfRangeIsRefused) {
+    OnlineMask m;
+    const CpuId past(hb::kMaxCpus);
+    EXPECT_EQ(m.mark_offline(past, past), OnlineError::OutOfRange);
+    EXPECT_EQ(m.mark_offline(CpuId(0), past), OnlineError::OutOfRange);
+}
+
 TEST(MarkOnline, ErrorNamesAreDistinct) {
     const OnlineError all[] = {OnlineError::None, OnlineError::NotSelf, OnlineError::AlreadyOnline,
-                               OnlineError::OutOfRange};
+                               OnlineError::AlreadyOffline, OnlineError::OutOfRange};
     std::set<std::string> names;
     for (OnlineError e : all) {
         EXPECT_STRNE(hb::online_error_name(e), "unknown");

@@ -14,6 +14,8 @@ inline constexpr std::uint64_t kSstatusFs = 3ull << 13;   // FP unit state: 0 = 
 inline constexpr std::uint64_t kSieSsie = 1ull << 1;      // software (IPI) interrupt
 inline constexpr std::uint64_t kSieStie = 1ull << 5;      // timer interrupt
 inline constexpr std::uint64_t kSieSeie = 1ull << 9;      // external interrupt
+inline constexpr std::uint64_t kSipSsip = 1ull << 1;      // software interrupt pending
+inline constexpr std::uint64_t kSipStip = 1ull << 5;      // timer interrupt pending (read-only in S)
 
 #define HB_CSR_READ(name)                                      \
     ([] {                                                      \
@@ -36,6 +38,16 @@ inline std::uint64_t read_time() {
 /// pending, even with sstatus.SIE clear (then no trap is taken): that is what
 /// lets a bounded wait sleep with interrupts off.
 inline void wait_for_interrupt() { asm volatile("wfi" ::: "memory"); }
+
+/// A full memory fence (fence rw, rw): every load and store before it is
+/// ordered before every load and store after it, for this hart and as seen
+/// by the others. The IPI handler needs one between clearing sip.SSIP and
+/// reading the mailbox (lib/mailbox.hpp explains why).
+inline void full_fence() { asm volatile("fence rw, rw" ::: "memory"); }
+
+/// Clears this hart's pending supervisor software interrupt (the IPI
+/// doorbell). S-mode may write sip.SSIP; the firmware's send_ipi sets it.
+inline void clear_software_interrupt() { HB_CSR_CLEAR(sip, kSipSsip); }
 
 /// Tells the hart to slow down in a busy loop (Zihintpause; a no-op hint
 /// encoding on harts without it).

@@ -81,10 +81,10 @@ SbiRet<HartState> hart_status(HartId hart) {
     return wrap<HartState>(call(Extension::Hsm, 2, hart.raw()));
 }
 
-SbiRet<std::int64_t> send_ipi(HartId hart) {
-    // hart_mask is relative to hart_mask_base: base = the hart, mask = bit 0.
-    // This is the only place a hart mask exists.
-    return wrap<std::int64_t>(call(Extension::Ipi, 0, 1, hart.raw()));
+SbiRet<std::int64_t> hart_stop() { return wrap<std::int64_t>(call(Extension::Hsm, 1)); }
+
+SbiRet<std::int64_t> send_ipi(std::uint64_t mask, std::uint64_t base) {
+    return wrap<std::int64_t>(call(Extension::Ipi, 0, mask, base));
 }
 
 SbiRet<std::int64_t> system_reset(ResetType type, ResetReason reason) {

@@ -72,9 +72,15 @@ const char* hart_state_name(HartState s);
 /// and a1 = `opaque`.
 SbiRet<std::int64_t> hart_start(HartId hart, std::uintptr_t entry, std::uintptr_t opaque);
 SbiRet<HartState> hart_status(HartId hart);
+/// HSM: stops the calling hart (must be called with S-mode interrupts off).
+/// Does not return on success; the hart can be started again by hart_start.
+SbiRet<std::int64_t> hart_stop();
 
-/// IPI: raise the supervisor software interrupt on one hart.
-SbiRet<std::int64_t> send_ipi(HartId hart);
+/// IPI: raise the supervisor software interrupt on the harts of a window:
+/// hart `base + i` for every bit i of `mask` (the spec's hart_mask and
+/// hart_mask_base). Built from a CpuSet through the topology, in one place:
+/// kernel/ipi.cpp with lib/hartmask.hpp.
+SbiRet<std::int64_t> send_ipi(std::uint64_t mask, std::uint64_t base);
 
 enum class ResetType : std::uint32_t { Shutdown = 0, ColdReboot = 1, WarmReboot = 2 };
 enum class ResetReason : std::uint32_t { None = 0, SystemFailure = 1 };

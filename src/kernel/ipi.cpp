@@ -1,0 +1,169 @@
+#include "kernel/ipi.hpp"
+
+#include "arch/riscv/csr.hpp"
+#include "arch/riscv/sbi.hpp"
+#include "kernel/audit.hpp"
+#include "kernel/fault.hpp"
+#include "kernel/hartlocal.hpp"
+#include "kernel/panic.hpp"
+#include "kernel/percpu.hpp"
+#include "kernel/sched.hpp"
+#include "kernel/smp.hpp"
+#include "lib/hartmask.hpp"
+
+namespace hb::ipi {
+namespace {
+
+constinit const Topology* g_topology = nullptr;
+constinit std::uint32_t g_cpu_count = 1;
+/// The counterfactual's one-shot switch (see suppress_next_send).
+constinit std::atomic<std::uint32_t> g_suppress_next{0};  // a word: RV64 has no 1-byte atomic swap
+
+ReschedOutcome refused(IpiTargetCheck c) {
+    switch (c) {
+    case IpiTargetCheck::RejectedOutOfRange: return ReschedOutcome::RejectedOutOfRange;
+    case IpiTargetCheck::RejectedSelf: return ReschedOutcome::RejectedSelf;
+    case IpiTargetCheck::RejectedOffline: return ReschedOutcome::RejectedOffline;
+    case IpiTargetCheck::RejectedBadSender:
+    case IpiTargetCheck::Accepted: break;
+    }
+    return ReschedOutcome::RejectedBadSender;
+}
+
+/// The check every request passes first: nothing moves before it.
+IpiTargetCheck check(CpuId target) {
+    IpiTargetCheck c = check_ipi_target(current_cpu(), target, g_cpu_count, smp::online_mask().snapshot());
+    if (HB_FAULT(ReschedToOffline) && c == IpiTargetCheck::RejectedOffline) c = IpiTargetCheck::Accepted;  // [hb:fault]
+    return c;
+}
+
+// [hb:region request]
+/// One target's request: checked, counted, posted. Adds the target to
+/// `must_send` when this post turned the reason on (an IPI is owed).
+ReschedOutcome request(CpuId target, CpuSet& must_send) {
+    const IpiTargetCheck c = check(target);
+    if (c != IpiTargetCheck::Accepted) return refused(c);
+    CpuIpi& t = percpu(target).ipi;
+    t.counters.note_requested();
+    const PostOutcome p = t.mailbox.post(IpiReason::Resched);
+    if (p == PostOutcome::Coalesced) return ReschedOutcome::Coalesced;
+    HB_ASSERT(p == PostOutcome::MustSend, "resched post to cpu", target, ": ", post_outcome_name(p));
+    if (g_suppress_next.exchange(0, std::memory_order_relaxed) != 0) return ReschedOutcome::Suppressed;
+    must_send = must_send.with(target);
+    return ReschedOutcome::Sent;
+}
+// [hb:end request]
+
+// [hb:region deliver]
+/// Sends the IPIs owed to `targets`: `sent` counted and audited first (the
+/// target may trap before the SBI call returns), then one SBI call per
+/// hart-mask window, built from the set through the topology.
+void deliver(CpuSet targets) {
+    targets.for_each([](CpuId c) {
+        percpu(c).ipi.counters.note_sent();
+        audit::record(AuditEvent::IpiSend, c);
+        if (HB_FAULT(AckWithoutTrap)) percpu(c).ipi.counters.note_acked();  // [hb:fault]
+    });
+    for_each_hart_window(targets, *g_topology, [&](HartMaskWindow w) {
+        if (HB_FAULT(NoSbiSend)) return;  // [hb:fault]
+        const auto r = sbi::send_ipi(w.mask, w.base);
+        if (r.ok()) return;
+        targets.for_each([](CpuId c) { percpu(c).ipi.counters.note_send_failed(); });
+        HB_PANIC("sbi send_ipi to harts ", Hex{w.mask}, " << ", w.base, " failed: ", sbi::error_name(r.error));
+    });
+}
+// [hb:end deliver]
+
+// [hb:region on_software_interrupt]
+/// The S_SOFT trap: one contract path for every reason.
+void on_software_interrupt(trap::TrapFrame& frame) {
+    CpuIpi& me = this_percpu().ipi;
+    me.counters.note_trapped();
+    // Doorbell first, then the mailbox, with a full fence between them: a
+    // post that lands after the clear rings again (lib/mailbox.hpp).
+    arch::clear_software_interrupt();
+    arch::full_fence();
+    const IpiDrained drained = me.mailbox.drain();
+    bool resched = false;
+    const DispatchOutcome o = dispatch_ipi(drained, [&](IpiReason r) {
+        switch (r) {
+        case IpiReason::Resched: resched = true; break;
+        }
+    });
+    if (o == DispatchOutcome::UnknownReason) {
+        HB_PANIC("ipi mailbox of cpu", current_cpu(), " held unknown reason bits ", Hex{drained.unknown_bits()});
+    }
+    me.counters.note_acked();  // every drained reason handled (or none: a spare doorbell)
+    if (resched) sched::on_resched(frame);
+}
+// [hb:end on_software_interrupt]
+
+}  // namespace
+
+const char* resched_outcome_name(ReschedOutcome o) {
+    switch (o) {
+    case ReschedOutcome::Sent: return "sent";
+    case ReschedOutcome::Coalesced: return "coalesced";
+    case ReschedOutcome::Suppressed: return "suppressed";
+    case ReschedOutcome::RejectedOutOfRange: return "rejected-out-of-range";
+    case ReschedOutcome::RejectedSelf: return "rejected-self";
+    case ReschedOutcome::RejectedOffline: return "rejected-offline";
+    case ReschedOutcome::RejectedBadSender: return "rejected-bad-sender";
+    }
+    return "?";
+}
+
+// [hb:region init]
+void init(const BootInfo& boot) {
+    g_topology = &boot.topology;
+    g_cpu_count = boot.topology.cpu_count();
+    // No IPI extension, no tickless SMP: an idle CPU could never be woken.
+    // Say so and stop, like a missing HSM, rather than run a kernel whose
+    // proofs would all time out for an unrelated-looking reason.
+    bool have_ipi = sbi::probe(sbi::Extension::Ipi);
+    if (HB_FAULT(NoIpiProbe)) have_ipi = false;  // [hb:fault]
+    if (!have_ipi) HB_PANIC("sbi ipi extension missing: no cpu could wake another");
+    trap::set_interrupt_handler(trap::Interrupt::Software, &on_software_interrupt);
+}
+// [hb:end init]
+
+void enable_on_this_hart() { HB_CSR_SET(sie, arch::kSieSsie); }
+
+ReschedOutcome resched(CpuId target) {
+    CpuSet must_send;
+    const ReschedOutcome o = request(target, must_send);
+    if (!must_send.empty()) deliver(must_send);
+    return o;
+}
+
+CpuSet resched_many(CpuSet targets) {
+    CpuSet must_send;
+    CpuSet rejected;
+    targets.for_each([&](CpuId c) {
+        if (!accepted(request(c, must_send))) rejected = rejected.with(c);
+    });
+    if (!must_send.empty()) deliver(must_send);
+    return rejected;
+}
+
+void suppress_next_send() { g_suppress_next.store(1, std::memory_order_relaxed); }
+
+ReschedOutcome ring_doorbell(CpuId target) {
+    const IpiTargetCheck c = check(target);
+    if (c != IpiTargetCheck::Accepted) return refused(c);
+    percpu(target).ipi.counters.note_requested();
+    deliver(CpuSet{}.with(target));
+    return ReschedOutcome::Sent;
+}
+
+IpiCounterSnapshot counters(CpuId cpu) {
+    return cpu.raw() < g_cpu_count ? percpu(cpu).ipi.counters.snapshot() : IpiCounterSnapshot{};
+}
+
+std::uint64_t coalesced_total() {
+    std::uint64_t n = 0;
+    for (std::uint32_t c = 0; c < g_cpu_count; ++c) n += percpu(CpuId(c)).ipi.mailbox.counters().coalesced;
+    return n;
+}
+
+}  // namespace hb::ipi
