@@ -226,6 +226,30 @@ void prime_worker(std::uint64_t idx) {
 
 }  // namespace
 
+// [hb:region company]
+constinit std::atomic<std::uint32_t> g_company_release{0};
+constinit std::atomic<std::uint32_t> g_company_live{0};
+
+void company(std::uint64_t) {
+    while (g_company_release.load(std::memory_order_acquire) == 0) sched::yield();
+    g_company_live.fetch_sub(1, std::memory_order_release);
+}
+
+void company_begin(const char* test, CpuSet cpus) {
+    g_company_release.store(0, std::memory_order_relaxed);
+    cpus.for_each([&](CpuId c) {
+        g_company_live.fetch_add(1, std::memory_order_relaxed);
+        spawn_or_fail(test, "company", &company, 0, QosClass::Background, c);
+    });
+}
+
+void company_end(const char* test) {
+    g_company_release.store(1, std::memory_order_release);
+    const bool gone = task_wait([] { return g_company_live.load(std::memory_order_acquire) == 0; }, kTestTimeoutUs);
+    selftest::check(gone, test, g_company_live.load(), " company tasks did not finish");
+}
+// [hb:end company]
+
 // A batch of spawns is made with interrupts off: the controller is the least
 // urgent task, so a tick in the middle of a batch would hand its CPU to the
 // first task it spawned there, which may wait for a task the controller has
@@ -255,6 +279,7 @@ void check_runqueue_percpu() {
     constexpr const char* kName = "runqueue percpu";
     const std::uint32_t n = cpu_count();
     trap::set_syscall_handler(&syscall);
+    company_begin(kName, CpuSet::first_n(n));  // user tasks must be preempted, even the last one left
     {
     InterruptsOff batch;
     for (std::uint32_t c = 0; c < n; ++c) {
@@ -288,6 +313,7 @@ void check_runqueue_percpu() {
         }
     }
     for (std::uint32_t c = 0; c < n; ++c) user_ticks += sched::stats(CpuId(c)).user_ticks;
+    company_end(kName);
     console::println("KINIT: sched: ", n * kPinnedPerCpu, " pinned tasks ran only on their cpus; ", user_ticks,
                      " ticks preempted user mode, each frame on its task's trap stack");
     selftest::pass(kName);

@@ -26,6 +26,14 @@ bool task_wait(Pred&& ready, std::uint64_t timeout_us) {
 void spawn_or_fail(const char* test, const char* name, void (*fn)(std::uint64_t), std::uint64_t arg,
                    QosClass qos, CpuId cpu);
 
+/// A test that needs preemption ticks on `cpus` keeps a Background task
+/// queued on each of them until company_end(): with a task waiting, a CPU
+/// ticks under every tick policy (from chapter 05 on, a CPU running its
+/// only task takes none). Being the least urgent class, the company runs
+/// only once the test's tasks there are done.
+void company_begin(const char* test, CpuSet cpus);
+void company_end(const char* test);
+
 /// Before any other hart starts.
 void init_selftests(const BootInfo& boot);
 

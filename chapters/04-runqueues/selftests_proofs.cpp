@@ -415,24 +415,12 @@ void stress_spawner(std::uint64_t index) {
 
 }  // namespace
 
-/// Keeps the selftest task company on its CPU until released: with a task
-/// waiting, the CPU ticks under every tick policy (from chapter 05 on, a CPU
-/// running its only task takes no ticks).
-constinit std::atomic<std::uint32_t> g_company_release{0};
-constinit std::atomic<std::uint32_t> g_company_live{0};
-void company(std::uint64_t) {
-    while (g_company_release.load(std::memory_order_acquire) == 0) sched::yield();
-    g_company_live.store(0, std::memory_order_release);
-}
-
 // [hb:region proofs_api]
 void selftest_irqlock_masks() {
     constexpr const char* kName = "irqlock masks";
     selftest::check(sie_on(), kName, "the controller runs with interrupts off");
     const CpuId cpu = current_cpu();
-    g_company_release.store(0, std::memory_order_relaxed);
-    g_company_live.store(1, std::memory_order_relaxed);
-    spawn_or_fail(kName, "company", &company, 0, QosClass::Background, cpu);
+    company_begin(kName, CpuSet{}.with(cpu));  // the lock must hold back a real tick
     bool inside = true;
     bool pending = false;
     std::uint64_t ticks_held = 0;
@@ -460,8 +448,7 @@ void selftest_irqlock_masks() {
     const bool rq_inside = sched::runqueue(cpu).with([](auto&) { return sie_on(); });
     selftest::check(!rq_inside, kName, "sstatus.SIE = 1 inside cpu", cpu, "'s runqueue lock");
     selftest::check(sie_on(), kName, "interrupts still off after the runqueue lock");
-    g_company_release.store(1, std::memory_order_release);
-    task_wait([] { return g_company_live.load(std::memory_order_acquire) == 0; }, kWaitUs);
+    company_end(kName);
     selftest::pass(kName);
 }
 
