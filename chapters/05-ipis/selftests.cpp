@@ -319,8 +319,12 @@ void check_counters_causal() {
 // ------------------------------------------------------------- measurement
 namespace {
 
+/// Samples per figure: a short run in every boot (so every gate's log and
+/// the book's transcript show figures), the full run with `bench=ipi`.
 constexpr std::uint32_t kTrips = 10'000;
 constexpr std::uint32_t kWakes = 300;
+constexpr std::uint32_t kQuickTrips = 1'000;
+constexpr std::uint32_t kQuickWakes = 30;
 constinit std::uint32_t g_samples[kTrips]{};
 
 struct Figures {
@@ -336,8 +340,8 @@ Figures figures(std::uint32_t n) {
 /// `trips` round trips to `t`: send (through `send`), then spin until t's
 /// ack counter moves. False if one did not come back within 100 ms.
 template <typename Send>
-bool round_trips(CpuId t, Send&& send) {
-    for (std::uint32_t i = 0; i < kTrips; ++i) {
+bool round_trips(CpuId t, std::uint32_t trips, Send&& send) {
+    for (std::uint32_t i = 0; i < trips; ++i) {
         const std::uint64_t acked0 = ipi::counters(t).acked;
         const std::uint64_t t0 = now_ticks();
         const std::uint64_t deadline = t0 + us_to_ticks(100'000);
@@ -359,22 +363,25 @@ void measure() {
     if (cpu_count() < 2) return;
     const CpuId t = target_cpu();
     if (!await_idle_tickless(t)) return;
+    const bool full = g_boot->args.has("bench", "ipi");
+    const std::uint32_t trips = full ? kTrips : kQuickTrips;
+    const std::uint32_t wakes = full ? kWakes : kQuickWakes;
     // Bare: the doorbell alone (an SBI send_ipi and an empty drain on t).
-    const bool bare_ok = round_trips(t, [&] { (void)ipi::ring_doorbell(t); });
-    const Figures bare = figures(kTrips);
+    const bool bare_ok = round_trips(t, trips, [&] { (void)ipi::ring_doorbell(t); });
+    const Figures bare = figures(trips);
     // Resched: the whole path (check, post, send; trap, drain, resched).
-    const bool resched_ok = round_trips(t, [&] { (void)ipi::resched(t); });
-    const Figures resched = figures(kTrips);
+    const bool resched_ok = round_trips(t, trips, [&] { (void)ipi::resched(t); });
+    const Figures resched = figures(trips);
     if (bare_ok && resched_ok) {
         console::println("KINIT: bench ipi: resched round trip median ", resched.median_ns, " ns p99 ",
                          resched.p99_ns, " ns; bare doorbell median ", bare.median_ns, " ns p99 ", bare.p99_ns,
-                         " ns (", kTrips, " trips each, cpu", current_cpu(), " -> cpu", t, ")");
+                         " ns (", trips, " trips each, cpu", current_cpu(), " -> cpu", t, ")");
     } else {
         console::println("KINIT: bench ipi: a round trip did not come back within 100 ms");
     }
     // Idle wake latency: spawn onto a tickless idle CPU -> the task's first instruction.
     std::uint32_t n = 0;
-    for (std::uint32_t i = 0; i < kWakes; ++i) {
+    for (std::uint32_t i = 0; i < wakes; ++i) {
         if (!await_idle_tickless(t)) break;
         reset_probe();
         const std::uint64_t t0 = now_ticks();
@@ -382,7 +389,7 @@ void measure() {
         if (!task_wait([] { return g_probe.ran.load(std::memory_order_acquire) != 0; }, kWaitUs)) break;
         g_samples[n++] = static_cast<std::uint32_t>(g_probe.started_at - t0);
     }
-    if (n == kWakes) {
+    if (n == wakes) {
         const Figures w = figures(n);
         console::println("KINIT: bench idle wake: spawn to first instruction median ", w.median_ns, " ns p99 ",
                          w.p99_ns, " ns (", n, " wakes of tickless idle cpu", t, ")");

@@ -28,7 +28,8 @@ void selftest_reject_offline_resched();
 /// counters causal ok`).
 void check_counters_causal();
 /// The figures: resched round trip beside the bare doorbell round trip, and
-/// the idle wake latency. A benchmark: printed, never judged.
+/// the idle wake latency. A benchmark: printed, never judged. 1,000 trips
+/// and 30 wakes in every boot; 10,000 and 300 with `bench=ipi`.
 void measure();
 
 }  // namespace hb::ch05
