@@ -97,6 +97,26 @@ std::uint32_t drain_audit() {
     return n;
 }
 
+// [hb:region movers]
+// Work queued on a CPU when it goes offline: movers keep the target busy,
+// yielding among themselves, until released; the offline path must move
+// them to another CPU, where they finish.
+constexpr std::uint32_t kMovers = 3;
+constinit std::atomic<std::uint32_t> g_movers_started{0};
+constinit std::atomic<std::uint32_t> g_movers_go{0};
+constinit std::atomic<std::uint32_t> g_movers_done{0};
+constinit std::uint32_t g_mover_start_cpu[kMovers]{};
+constinit std::uint32_t g_mover_end_cpu[kMovers]{};
+
+void mover(std::uint64_t k) {
+    g_mover_start_cpu[k] = current_cpu().raw();
+    g_movers_started.fetch_add(1, std::memory_order_release);
+    while (g_movers_go.load(std::memory_order_acquire) == 0) sched::yield();
+    g_mover_end_cpu[k] = current_cpu().raw();
+    g_movers_done.fetch_add(1, std::memory_order_release);
+}
+// [hb:end movers]
+
 }  // namespace
 
 void init_selftests(const BootInfo& boot) { g_boot = &boot; }
@@ -123,23 +143,28 @@ void selftest_ipi_counterfactual() {
 
     // The one change: this spawn's reschedule IPI is accepted and posted,
     // but not sent.
-    ipi::suppress_next_send();
+    ipi::suppress_next_send(t);
     spawn_or_fail(kName, "probe", &probe, 0, QosClass::Normal, t);
 
-    task_wait([&] { return now_ticks() - t0 >= us_to_ticks(kCounterfactualWindowUs); }, kWaitUs);
+    // The window: at least 50 ms, and until every other CPU's sibling has
+    // counted since the probe was queued (the rest of the machine ran
+    // meanwhile; a host that stalls some vCPU only makes the window longer).
+    std::uint64_t sib0[kMaxCpus]{};
+    for (std::uint32_t c = 0; c < cpu_count(); ++c) sib0[c] = g_sibling_count[c].load(std::memory_order_relaxed);
+    const auto siblings_moved = [&] {
+        for (std::uint32_t c = 0; c < cpu_count(); ++c) {
+            if (CpuId(c) != t && g_sibling_count[c].load(std::memory_order_relaxed) == sib0[c]) return false;
+        }
+        return true;
+    };
+    task_wait([&] { return now_ticks() - t0 >= us_to_ticks(kCounterfactualWindowUs) && siblings_moved(); },
+              kWaitUs);
+    const bool siblings_ran = siblings_moved();
     const bool ran_in_window = g_probe.ran.load(std::memory_order_acquire) != 0;
     const IpiCounterSnapshot during = ipi::counters(t);
     const std::uint64_t ticks_in_window = sched::stats(t).ticks - ticks0;
+    const std::uint64_t window_us = ticks_to_us(now_ticks() - t0);
     const bool pending = (percpu(t).ipi.mailbox.peek() & ipi_reason_bit(IpiReason::Resched)) != 0;
-    // The siblings: every other CPU ran its task meanwhile.
-    const bool siblings_ran = task_wait(
-        [&] {
-            for (std::uint32_t c = 0; c < cpu_count(); ++c) {
-                if (CpuId(c) != t && g_sibling_count[c].load(std::memory_order_relaxed) == 0) return false;
-            }
-            return true;
-        },
-        kWaitUs);
 
     // Repair the suppressed send: ring the doorbell for the pending request.
     const ipi::ReschedOutcome rung = ipi::ring_doorbell(t);
@@ -163,7 +188,8 @@ void selftest_ipi_counterfactual() {
                     " with no IPI sent (a target that polls, or counts without a trap)");
     selftest::check(ticks_in_window == 0, kName, "cpu", t, " took ", ticks_in_window, " ticks while idle (not tickless)");
     selftest::check(pending, kName, "the request is not pending in cpu", t, "'s mailbox");
-    selftest::check(siblings_ran, kName, "the other cpus did not keep running while cpu", t, " was watched");
+    selftest::check(siblings_ran, kName, "the other cpus did not keep running while cpu", t, " was watched (",
+                    window_us / 1000, " ms)");
     // The counterfactual's other half: the same request, really sent, works.
     selftest::check(rung == ipi::ReschedOutcome::Sent, kName, "doorbell: ", ipi::resched_outcome_name(rung));
     selftest::check(ran_after, kName, "after the real send the probe still did not run on cpu", t, " (trapped +",
@@ -171,8 +197,8 @@ void selftest_ipi_counterfactual() {
     selftest::check(g_probe.cpu == t.raw(), kName, "the probe ran on cpu", g_probe.cpu, ", not cpu", t);
     selftest::check(after.trapped > during.trapped && after.acked > during.acked, kName, "the real send moved trapped +",
                     after.trapped - during.trapped, " acked +", after.acked - during.acked);
-    console::println("KINIT: ipi counterfactual: cpu", t, " slept ", kCounterfactualWindowUs / 1000,
-                     " ms with a queued task and 0 ticks, 0 traps; the real send woke it");
+    console::println("KINIT: ipi counterfactual: cpu", t, " slept ", window_us / 1000,
+                     " ms with a queued task and 0 ticks, 0 traps while the other cpus ran; the real send woke it");
     selftest::pass(kName);
 }
 // [hb:end counterfactual]
@@ -262,6 +288,14 @@ void selftest_reject_offline_resched() {
     selftest::check(smp::online_mask().snapshot().contains(t) && smp::witness(t).present, kName, "cpu", t,
                     " was not online before the test");
     const std::uint32_t starts = smp::online_count(t);
+    // Movers: Background, the selftest task's own class, so that on the CPU
+    // they are moved to they take turns with it instead of starving it.
+    g_movers_started.store(0, std::memory_order_relaxed);
+    g_movers_go.store(0, std::memory_order_relaxed);
+    g_movers_done.store(0, std::memory_order_relaxed);
+    for (std::uint32_t k = 0; k < kMovers; ++k) spawn_or_fail(kName, "mover", &mover, k, QosClass::Background, t);
+    selftest::check(task_wait([] { return g_movers_started.load(std::memory_order_acquire) == kMovers; }, kWaitUs),
+                    kName, "the movers did not start on cpu", t);
     selftest::check(sched::request_offline(t), kName, "offline request for cpu", t, " refused");
     selftest::check(task_wait([&] { return smp::is_stopped(t); }, kWaitUs), kName, "cpu", t,
                     " did not stop within 5 s");
@@ -279,6 +313,15 @@ void selftest_reject_offline_resched() {
     selftest::check(!spawned.ok() && spawned.error() == sched::SpawnError::Offline, kName, "spawn on offline cpu", t,
                     ": ", spawned.ok() ? "accepted" : sched::spawn_error_name(spawned.error()));
     selftest::check(audit_sends(current_cpu(), t) == 0, kName, "an ipi-send record to offline cpu", t);
+    // The queued work was moved, not lost: every mover, started on the
+    // target, finishes on another CPU.
+    g_movers_go.store(1, std::memory_order_release);
+    selftest::check(task_wait([] { return g_movers_done.load(std::memory_order_acquire) == kMovers; }, kWaitUs),
+                    kName, g_movers_done.load(), " of ", kMovers, " tasks queued on cpu", t, " ran after it went offline");
+    for (std::uint32_t k = 0; k < kMovers; ++k) {
+        selftest::check(g_mover_start_cpu[k] == t.raw() && g_mover_end_cpu[k] != t.raw(), kName, "mover ", k,
+                        " started on cpu", g_mover_start_cpu[k], " and finished on cpu", g_mover_end_cpu[k]);
+    }
 
     // Back online through HSM hart_start, then a resched is accepted and works.
     const smp::sbi_error_t e = smp::restart_cpu(t);

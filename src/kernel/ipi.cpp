@@ -16,8 +16,9 @@ namespace {
 
 constinit const Topology* g_topology = nullptr;
 constinit std::uint32_t g_cpu_count = 1;
-/// The counterfactual's one-shot switch (see suppress_next_send).
-constinit std::atomic<std::uint32_t> g_suppress_next{0};  // a word: RV64 has no 1-byte atomic swap
+/// The counterfactual's one-shot switch (see suppress_next_send): the
+/// target's CpuId + 1, or 0 when off.
+constinit std::atomic<std::uint32_t> g_suppress_next{0};
 
 ReschedOutcome refused(IpiTargetCheck c) {
     switch (c) {
@@ -48,7 +49,10 @@ ReschedOutcome request(CpuId target, CpuSet& must_send) {
     const PostOutcome p = t.mailbox.post(IpiReason::Resched);
     if (p == PostOutcome::Coalesced) return ReschedOutcome::Coalesced;
     HB_ASSERT(p == PostOutcome::MustSend, "resched post to cpu", target, ": ", post_outcome_name(p));
-    if (g_suppress_next.exchange(0, std::memory_order_relaxed) != 0) return ReschedOutcome::Suppressed;
+    std::uint32_t armed = target.raw() + 1;
+    if (g_suppress_next.compare_exchange_strong(armed, 0, std::memory_order_relaxed)) {
+        return ReschedOutcome::Suppressed;
+    }
     must_send = must_send.with(target);
     return ReschedOutcome::Sent;
 }
@@ -127,7 +131,15 @@ void init(const BootInfo& boot) {
 }
 // [hb:end init]
 
-void enable_on_this_hart() { HB_CSR_SET(sie, arch::kSieSsie); }
+void enable_on_this_hart() {
+    // A pending reason without its interrupt (posted while this CPU was
+    // offline; the firmware may or may not keep SSIP across hart_stop):
+    // raise SSIP here, so the trap handles it once interrupts are on. The
+    // set bit means some poster got MustSend and counted `sent`, so the
+    // trap this causes keeps trapped <= sent.
+    if (this_percpu().ipi.mailbox.peek() != 0) HB_CSR_SET(sip, arch::kSipSsip);
+    HB_CSR_SET(sie, arch::kSieSsie);
+}
 
 ReschedOutcome resched(CpuId target) {
     CpuSet must_send;
@@ -146,7 +158,7 @@ CpuSet resched_many(CpuSet targets) {
     return rejected;
 }
 
-void suppress_next_send() { g_suppress_next.store(1, std::memory_order_relaxed); }
+void suppress_next_send(CpuId target) { g_suppress_next.store(target.raw() + 1, std::memory_order_relaxed); }
 
 ReschedOutcome ring_doorbell(CpuId target) {
     const IpiTargetCheck c = check(target);

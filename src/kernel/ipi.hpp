@@ -46,7 +46,10 @@ struct CpuIpi {
 /// Boot CPU, before any other CPU starts.
 void init(const BootInfo& boot);
 /// Enables the software interrupt (sie.SSIE) on this hart. Every CPU, at
-/// bring-up, before its scheduler runs.
+/// bring-up, before its scheduler runs, and again when it comes back from
+/// offline: a reason posted while it was offline (a sender whose online
+/// check raced with the offline path) is still in the mailbox, so the CPU
+/// rings its own doorbell for it.
 void enable_on_this_hart();
 
 // [hb:region resched_outcome]
@@ -76,10 +79,11 @@ ReschedOutcome resched(CpuId target);
 CpuSet resched_many(CpuSet targets);
 
 /// The counterfactual's switch, inside one healthy boot: the next resched
-/// that must send skips the SBI call (and does not count `sent`). The
-/// request is accepted and the reason posted, so the target's mailbox holds
-/// it with no interrupt on its way. One-shot.
-void suppress_next_send();
+/// to `target` that must send skips the SBI call (and does not count
+/// `sent`). The request is accepted and the reason posted, so the target's
+/// mailbox holds it with no interrupt on its way. One-shot, and only for
+/// `target`: a send to any other CPU meanwhile is not affected.
+void suppress_next_send(CpuId target);
 /// Repairs a suppressed send: rings `target`'s doorbell for the reason that
 /// is already pending (counts requested and sent, like any send).
 ReschedOutcome ring_doorbell(CpuId target);

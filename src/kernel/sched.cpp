@@ -174,8 +174,12 @@ void idle_main(std::uint64_t) {
             // the look raises SSIP (its reschedule IPI) after the look, and
             // WFI returns for a pending interrupt even with sstatus.SIE clear.
             // With interrupts on, the IPI's trap could be taken between the
-            // look and the WFI, clear SSIP, and leave this CPU asleep, with
-            // no tick, next to a queued task: the lost wake-up.
+            // look and the WFI and clear SSIP; idle would then be safe only
+            // as long as every handler that can run there switches idle out
+            // (on_resched does, today). One that returned to idle would leave
+            // this CPU asleep, with no tick, next to a queued task: the lost
+            // wake-up (models/ipi_idle.pml). The order here needs no such
+            // promise from anybody.
             InterruptsOff off;
             tick_update(pc);  // tickless: no tick while idle
             if (pc.rq.size() == 0 && !pc.offline_requested.load(std::memory_order_acquire)) {

@@ -133,7 +133,7 @@ void on_resched(trap::TrapFrame& frame);
 /// Asks `cpu` to go offline: its scheduler loop moves every queued task to
 /// another online CPU, clears its own online bit, stops its tick and stops
 /// the hart (smp::stop_this_cpu). False if `cpu` is not online or is the
-/// caller's own CPU. Follow with smp::await_offline.
+/// caller's own CPU. Then wait (time-bounded) for smp::is_stopped.
 bool request_offline(CpuId cpu);
 
 /// Is `cpu` sleeping in its idle task with no tick armed? (Set by idle just
