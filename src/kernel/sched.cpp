@@ -102,6 +102,7 @@ void switch_to(CpuSched& pc, Task& t, CpuId cpu) {
 /// Back to the scheduler loop from the running task (interrupts are off).
 void switch_to_scheduler(CpuSched& pc, const char* why) {
     Task* t = pc.current;
+    HB_ASSERT(t != nullptr, "switch to the scheduler (", why, ") with no task running on this cpu");
     context_switch(&t->ctx, &pc.scheduler, why);
 }
 
