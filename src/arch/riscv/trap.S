@@ -110,13 +110,20 @@ hb_trap_return:
     andi    t0, t0, HB_SSTATUS_SPP
     bnez    t0, 1f
     csrw    sscratch, tp                /* back to user: re-arm sscratch */
+    ld      tp, HB_TF_REG(4)(sp)        /* and give the user its own tp */
 1:
+    /* Back to the kernel, tp is NOT taken from the frame: it stays this
+     * hart's HartLocal. The frame's tp is the HartLocal of the hart that
+     * took the trap, and a task preempted inside a trap can resume on
+     * another hart (a CPU going offline hands its queue on; chapter 06
+     * steals): restoring it would leave this hart running with another
+     * hart's per-CPU block (seen: a moved task's exit_task ran on cpu0
+     * believing it was cpu3). */
     LOAD(1); LOAD(3)
     LOAD(5); LOAD(6); LOAD(7); LOAD(8); LOAD(9); LOAD(10); LOAD(11); LOAD(12)
     LOAD(13); LOAD(14); LOAD(15); LOAD(16); LOAD(17); LOAD(18); LOAD(19); LOAD(20)
     LOAD(21); LOAD(22); LOAD(23); LOAD(24); LOAD(25); LOAD(26); LOAD(27); LOAD(28)
     LOAD(29); LOAD(30); LOAD(31)
-    ld      tp, HB_TF_REG(4)(sp)
     ld      sp, HB_TF_REG(2)(sp)
     sret
 /* [hb:end trap_return] */
