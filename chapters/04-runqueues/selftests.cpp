@@ -255,8 +255,8 @@ void company_end(const char* test) {
 // first task it spawned there, which may wait for a task the controller has
 // not spawned yet (a probe waiting for its peers, a hog for its witness).
 void spawn_or_fail(const char* test, const char* name, void (*fn)(std::uint64_t), std::uint64_t arg,
-                   QosClass qos, CpuId cpu) {
-    const auto spawned = sched::spawn(name, fn, arg, qos, cpu);
+                   QosClass qos, CpuId cpu, Mobility mobility) {
+    const auto spawned = sched::spawn(name, fn, arg, qos, cpu, mobility);
     selftest::check(spawned.ok(), test, "spawn ", name, " on cpu", cpu, ": ", sched::spawn_error_name(spawned.error()));
 }
 

@@ -24,7 +24,7 @@ bool task_wait(Pred&& ready, std::uint64_t timeout_us) {
 
 /// Spawns task `name` or fails selftest `test` with the reason.
 void spawn_or_fail(const char* test, const char* name, void (*fn)(std::uint64_t), std::uint64_t arg,
-                   QosClass qos, CpuId cpu);
+                   QosClass qos, CpuId cpu, Mobility mobility = Mobility::Pinned);
 
 /// A test that needs preemption ticks on `cpus` keeps a Background task
 /// queued on each of them until company_end(): with a task waiting, a CPU

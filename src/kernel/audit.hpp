@@ -14,8 +14,8 @@ namespace hb::audit {
 
 using Log = AuditLog<IrqSpinLock>;
 
-/// Appends `kind` by this CPU about `target`.
-AuditOutcome record(AuditEvent kind, CpuId target);
+/// Appends `kind` by this CPU about `target` (and `task`, for a migration).
+AuditOutcome record(AuditEvent kind, CpuId target, TaskId task = kNoAuditTask);
 /// The log itself, for selftests and dumps (read it with for_each; never
 /// record or print from inside for_each).
 Log& log();

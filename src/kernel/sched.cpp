@@ -2,6 +2,7 @@
 
 #include "arch/riscv/csr.hpp"
 #include "arch/riscv/sbi.hpp"
+#include "kernel/audit.hpp"
 #include "kernel/console.hpp"
 #include "kernel/fault.hpp"
 #include "kernel/hartlocal.hpp"
@@ -63,6 +64,7 @@ void build_context(Task& t) {
 Task* claim_free_task() {
     for (auto& cand : g_tasks) {
         if (cand.state.load(std::memory_order_relaxed) == static_cast<std::uint32_t>(TaskState::Free)) {
+            if (HB_FAULT(TaskTableUnlocked)) for (auto t = now_ticks() + us_to_ticks(5); now_ticks() < t;) arch::cpu_relax();  // [hb:fault] widen the race
             cand.state.store(static_cast<std::uint32_t>(TaskState::Runnable), std::memory_order_relaxed);
             return &cand;
         }
@@ -194,21 +196,42 @@ void idle_main(std::uint64_t) {
 }
 // [hb:end idle]
 
+// [hb:region kick]
+/// Chapter 06: free work was queued on `busy`, which is running something
+/// else. An idle CPU sleeps tickless and never wakes to look for work on
+/// its own, so wake one (the first idle online CPU after `busy`, round
+/// robin): its scheduler loop finds its own queue empty and steals.
+void kick_idle(CpuId self, CpuId busy) {
+    for (std::uint32_t k = 1; k < g_cpu_count; ++k) {
+        const CpuId c((busy.raw() + k) % g_cpu_count);
+        if (c == self || !percpu(c).sched.in_idle.load(std::memory_order_relaxed)) continue;
+        if (!smp::online_mask().snapshot().contains(c)) continue;
+        percpu(self).sched.kicks.fetch_add(1, std::memory_order_relaxed);
+        g_config.wake_remote(c);
+        return;
+    }
+}
+// [hb:end kick]
+
 // [hb:region wake]
 /// A task was just queued on `target` (the runqueue lock released): make
-/// sure `target` will look at its queue.
-void wake(CpuId target) {
+/// sure `target` will look at its queue, and, for a free task that
+/// `target` cannot run now, that an idle CPU comes to take it.
+void wake(CpuId target, Mobility mobility) {
     InterruptsOff off;  // this CPU's tick state, and no migration meanwhile
     const CpuId self = current_cpu();
     if (target != self) {
         if (g_config.wake_remote != nullptr) g_config.wake_remote(target);
-        return;
+    } else {
+        // Queued here, beside the running task: now there is someone to
+        // share the CPU with, so the tick must run. (Boot code, before this
+        // CPU's scheduler runs, has no current task and nothing to update.)
+        CpuSched& pc = percpu(self).sched;
+        if (pc.current != nullptr) tick_update(pc);
     }
-    // Queued here, beside the running task: now there is someone to share
-    // the CPU with, so the tick must run. (Boot code, before this CPU's
-    // scheduler runs, has no current task and nothing to update.)
-    CpuSched& pc = percpu(self).sched;
-    if (pc.current != nullptr) tick_update(pc);
+    const bool busy = !percpu(target).sched.in_idle.load(std::memory_order_relaxed);
+    if (HB_FAULT(NoKick)) return;  // [hb:fault]
+    if (g_config.steal && mobility == Mobility::Free && busy) kick_idle(self, target);
 }
 
 /// Queues `t` on `cpu` if `cpu` is online, in one critical section of that
@@ -216,9 +239,11 @@ void wake(CpuId target) {
 /// lock before it empties the queue, so a task either lands before the
 /// drain (and is moved) or is refused here: none is stranded.
 EnqueueOutcome enqueue_if_online(Task& t, CpuId cpu, QosClass qos, bool& offline) {
+    Mobility mobility = t.mobility;
+    if (HB_FAULT(StealPinned)) mobility = Mobility::Free;  // [hb:fault]
     return runqueue(cpu).with([&](RunQueue::Queue& q) {
         offline = !smp::online_mask().snapshot().contains(cpu);
-        return offline ? EnqueueOutcome::RejectedInvalid : q.enqueue(t.id, qos);
+        return offline ? EnqueueOutcome::RejectedInvalid : q.enqueue(t.id, qos, mobility);
     });
 }
 // [hb:end wake]
@@ -253,7 +278,7 @@ EnqueueOutcome enqueue_if_online(Task& t, CpuId cpu, QosClass qos, bool& offline
         HB_ASSERT(o == EnqueueOutcome::Accepted, "cpu", cpu, " going offline could not move task ", t.id,
                   " to cpu", dest, offline ? " (offline too)" : " (queue refused)");
     }
-    if (n > 0) wake(dest);
+    if (n > 0) wake(dest, Mobility::Pinned);  // no kick on the way out
     sbi::set_timer(kNoTimer);
     pc.tick_armed = false;
     HB_CSR_CLEAR(sie, arch::kSieStie | arch::kSieSsie);
@@ -283,7 +308,9 @@ CpuStats stats(CpuId cpu) {
     const CpuSched& pc = percpu(cpu).sched;
     return {pc.ticks.load(std::memory_order_relaxed),        pc.user_ticks.load(std::memory_order_relaxed),
             pc.switches.load(std::memory_order_relaxed),     pc.idle_wakeups.load(std::memory_order_relaxed),
-            pc.resched_ipis.load(std::memory_order_relaxed), pc.tick_stops.load(std::memory_order_relaxed)};
+            pc.resched_ipis.load(std::memory_order_relaxed), pc.tick_stops.load(std::memory_order_relaxed),
+            pc.steals.load(std::memory_order_relaxed),       pc.stolen.load(std::memory_order_relaxed),
+            pc.kicks.load(std::memory_order_relaxed)};
 }
 
 bool idle_tickless(CpuId cpu) {
@@ -311,7 +338,7 @@ bool request_offline(CpuId cpu) {
     if (cpu.raw() >= g_cpu_count || cpu == current_cpu()) return false;
     if (!smp::online_mask().snapshot().contains(cpu)) return false;
     percpu(cpu).sched.offline_requested.store(true, std::memory_order_release);
-    wake(cpu);
+    wake(cpu, Mobility::Pinned);
     return true;
 }
 
@@ -374,7 +401,7 @@ void init(const BootInfo& boot, Config config) {
 
 // [hb:region spawn]
 Result<Task*, SpawnError> spawn(const char* name, void (*entry)(std::uint64_t), std::uint64_t arg, QosClass qos,
-                                CpuId home) {
+                                CpuId home, Mobility mobility) {
     using R = Result<Task*, SpawnError>;
     if (home.raw() >= g_cpu_count) return R::failure(SpawnError::BadCpu);
     Task* t = nullptr;
@@ -386,6 +413,7 @@ Result<Task*, SpawnError> spawn(const char* name, void (*entry)(std::uint64_t), 
     t->id = TaskId(static_cast<std::uint32_t>(t - g_tasks));
     t->qos = qos;
     t->home = home;
+    t->mobility = mobility;
     t->entry = entry;
     t->arg = arg;
     t->name = name;
@@ -406,7 +434,7 @@ Result<Task*, SpawnError> spawn(const char* name, void (*entry)(std::uint64_t), 
         if (offline) return R::failure(SpawnError::Offline);
         return R::failure(outcome == EnqueueOutcome::RejectedFull ? SpawnError::QueueFull : SpawnError::InvalidQos);
     }
-    wake(queue_cpu);  // after the lock: a remote CPU gets its reschedule IPI
+    wake(queue_cpu, t->mobility);  // after the lock: a remote CPU gets its reschedule IPI
     return R::success(t);
 }
 // [hb:end spawn]
@@ -427,6 +455,52 @@ void exit_task() {
 }
 // [hb:end yield_exit]
 
+// [hb:region steal_from]
+StealOutcome steal_from(RunQueue& victim, QosClass q, std::uint32_t n, StealBatch& out) {
+    if (HB_FAULT(StealNoBound) && n > kStealMax) n = kStealMax;  // [hb:fault]
+    if (HB_FAULT(StealAnyQos)) q = QosClass::Realtime;  // [hb:fault]
+    return victim.steal(q, n, out);
+}
+// [hb:end steal_from]
+
+namespace {
+
+// [hb:region try_steal]
+/// This CPU is about to go idle: try the other online CPUs in round-robin
+/// order, starting after itself, one runqueue lock at a time: the victim's
+/// to take (one critical section: look and take cannot be separated), then,
+/// released, its own to queue what it took. At most one attempt per CPU.
+/// True if it queued anything.
+bool try_steal(CpuSched& pc, CpuId self) {
+    for (std::uint32_t k = 1; k < g_cpu_count; ++k) {
+        const CpuId victim((self.raw() + k) % g_cpu_count);
+        if (!smp::online_mask().snapshot().contains(victim)) continue;
+        StealBatch batch;
+        StealOutcome o = StealOutcome::NothingEligible;
+        if (HB_FAULT(StealHoldingOwnLock)) {  // [hb:fault]
+            pc.rq.with([&](RunQueue::Queue&) { o = steal_from(runqueue(victim), QosClass::Realtime, kStealMax, batch); });  // [hb:fault]
+        } else {  // [hb:fault]
+            o = steal_from(runqueue(victim), QosClass::Realtime, kStealMax, batch);
+        }  // [hb:fault]
+        if (o != StealOutcome::Stolen) continue;
+        for (std::uint32_t i = 0; i < batch.count; ++i) {
+            Task& t = *task_by_id(batch.tasks[i].task);
+            t.home = self;  // queued, not running: published by this runqueue's lock
+            // Cannot be refused: kMaxTasks <= capacity (static_assert in sched.hpp).
+            const EnqueueOutcome in = pc.rq.enqueue_stolen(batch.tasks[i]);
+            HB_ASSERT(in == EnqueueOutcome::Accepted, "stolen task ", t.id, " refused by cpu", self, "'s queue");
+            audit::record(AuditEvent::Migration, victim, t.id);
+        }
+        pc.steals.fetch_add(1, std::memory_order_relaxed);
+        pc.stolen.fetch_add(batch.count, std::memory_order_relaxed);
+        return true;
+    }
+    return false;
+}
+// [hb:end try_steal]
+
+}  // namespace
+
 // [hb:region scheduler_loop]
 void run_scheduler() {
     const CpuId cpu = current_cpu();
@@ -444,9 +518,14 @@ void run_scheduler() {
         if (pc.offline_requested.load(std::memory_order_acquire)) go_offline(pc, cpu);
         RunnableTask next{};
         Task* t = &pc.idle;
-        if (pc.rq.pick_next(next)) t = task_by_id(next.task);
+        if (pc.rq.pick_next(next)) {
+            t = task_by_id(next.task);
+        } else if (g_config.steal && try_steal(pc, cpu) && pc.rq.pick_next(next)) {
+            t = task_by_id(next.task);  // about to go idle: stole instead
+        }
         // Tick while someone else waits here; the idle task decides for itself.
         if (t != &pc.idle) tick_update(pc);
+        pc.in_idle.store(t == &pc.idle, std::memory_order_relaxed);
         if (HB_FAULT(SerializeScheduler)) g_big_lock.lock();  // [hb:fault]
         switch_to(pc, *t, cpu);
         if (HB_FAULT(SerializeScheduler)) g_big_lock.unlock();  // [hb:fault]
@@ -458,7 +537,7 @@ void run_scheduler() {
         } else if (state == TaskState::Running) {
             t->state.store(static_cast<std::uint32_t>(TaskState::Runnable), std::memory_order_relaxed);
             // Cannot be refused: kMaxTasks <= capacity (static_assert in sched.hpp).
-            const EnqueueOutcome requeued = pc.rq.enqueue(t->id, t->qos);
+            const EnqueueOutcome requeued = pc.rq.enqueue(t->id, t->qos, t->mobility);
             HB_ASSERT(requeued == EnqueueOutcome::Accepted, "requeue of task ", t->id, " refused");
         }
     }

@@ -42,7 +42,10 @@ enum class TaskState : std::uint32_t { Free, Runnable, Running, Exited };
 struct Task {
     TaskId id{};
     QosClass qos = QosClass::Normal;
+    /// The CPU whose runqueue holds it or that runs it. A pinned task never
+    /// leaves it; a free one (chapter 06) goes wherever it is stolen to.
     CpuId home{};
+    Mobility mobility = Mobility::Pinned;
     std::atomic<std::uint32_t> state{static_cast<std::uint32_t>(TaskState::Free)};
     Context ctx{};
     void (*entry)(std::uint64_t) = nullptr;
@@ -90,7 +93,7 @@ const char* spawn_error_name(SpawnError e);
 /// refused it; the task is released again, nothing is half-created, and the
 /// caller decides what to do.
 Result<Task*, SpawnError> spawn(const char* name, void (*entry)(std::uint64_t), std::uint64_t arg, QosClass qos,
-                                CpuId home);
+                                CpuId home, Mobility mobility = Mobility::Pinned);
 
 /// Gives up the CPU; the task stays runnable (back of its class).
 void yield();
@@ -118,8 +121,16 @@ struct Config {
     /// released): make that CPU look at its queue. Null in chapter 04, where
     /// the tick does it; chapter 05 passes the reschedule IPI.
     void (*wake_remote)(CpuId target) = nullptr;
+    /// Chapter 06: a CPU about to go idle steals free tasks from the others,
+    /// and free work queued where it cannot run now kicks an idle CPU.
+    bool steal = false;
 };
 // [hb:end config]
+
+/// The kernel's one door to a steal (the scheduler's policy and the
+/// selftests both go through it): Queue::steal under the victim's lock.
+/// The caller must hold no runqueue lock (lock rule 1 checks it).
+StealOutcome steal_from(RunQueue& victim, QosClass q, std::uint32_t n, StealBatch& out);
 
 /// Boot-time setup of every CPU's scheduler state (boot CPU, before any task).
 /// Tickless needs wake_remote (panics otherwise).
@@ -156,6 +167,9 @@ struct CpuStats {
     std::uint64_t idle_wakeups;
     std::uint64_t resched_ipis;  ///< reschedule IPIs handled
     std::uint64_t tick_stops;    ///< times the tick was stopped (nobody to share with)
+    std::uint64_t steals;        ///< chapter 06: successful steals by this CPU
+    std::uint64_t stolen;        ///< tasks this CPU took in them
+    std::uint64_t kicks;         ///< idle CPUs this CPU woke to steal
 };
 CpuStats stats(CpuId cpu);
 
@@ -183,6 +197,12 @@ struct CpuSched {
     std::atomic<bool> sleeping_tickless{false};
     /// Another CPU asked this one to go offline.
     std::atomic<bool> offline_requested{false};
+    /// Chapter 06. The scheduler loop is running idle (other CPUs read it to
+    /// pick a CPU to kick), and the steal statistics.
+    std::atomic<bool> in_idle{false};
+    std::atomic<std::uint64_t> steals{0};
+    std::atomic<std::uint64_t> stolen{0};
+    std::atomic<std::uint64_t> kicks{0};
 };
 // [hb:end cpu_sched]
 

@@ -49,6 +49,11 @@ enum class Fault : std::uint8_t {
     ReschedToOffline,     ///< ch05: the target check lets a resched to an offline CPU through
     AckWithoutTrap,       ///< ch05: the sender counts the target's ack itself, without a trap
     TicklessOff,          ///< ch05: idle keeps its timer armed (the periodic tick of chapter 04)
+    StealNoBound,         ///< ch06: a steal above kStealMax is clamped to it instead of refused
+    StealAnyQos,          ///< ch06: a thief takes tasks of any class, more urgent ones too
+    StealPinned,          ///< ch06: pinned tasks are queued as free, so thieves take them
+    NoKick,               ///< ch06: queued free work never wakes an idle CPU to steal it
+    StealHoldingOwnLock,  ///< ch06: a thief steals while holding its own runqueue lock
     Count
 };
 
@@ -84,6 +89,11 @@ inline constexpr FaultSpec kFaultSpecs[] = {
     {Fault::ReschedToOffline, "resched-to-offline"},
     {Fault::AckWithoutTrap, "ack-without-trap"},
     {Fault::TicklessOff, "tickless-off"},
+    {Fault::StealNoBound, "steal-no-bound"},
+    {Fault::StealAnyQos, "steal-any-qos"},
+    {Fault::StealPinned, "steal-pinned"},
+    {Fault::NoKick, "no-kick"},
+    {Fault::StealHoldingOwnLock, "steal-holding-own-lock"},
 };
 // [hb:end fault_registry]
 

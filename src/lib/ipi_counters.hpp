@@ -149,13 +149,17 @@ private:
 // --- The audit log ----------------------------------------------------------
 
 // [hb:region audit_record]
-/// What happened. Chapter 06 adds Migration.
+/// What happened.
 enum class AuditEvent : std::uint32_t {
     IpiSend,     ///< `cpu` sent a reschedule IPI to `target`
     CpuOnline,   ///< `cpu` marked itself online (target == cpu)
     CpuOffline,  ///< `cpu` went offline (target == cpu)
+    Migration,   ///< chapter 06: `cpu` stole `task` from `target`'s runqueue
 };
-inline constexpr std::uint32_t kAuditEventCount = 3;
+inline constexpr std::uint32_t kAuditEventCount = 4;
+
+/// The `task` of a record that is not about one task.
+inline constexpr TaskId kNoAuditTask{~std::uint32_t{0}};
 
 /// One audit record. `cpu` is who did it, taken from the caller's own
 /// hart-local block (the validated current CPU), never from a request: a
@@ -165,6 +169,7 @@ struct AuditRecord {
     AuditEvent kind = AuditEvent::IpiSend;
     CpuId cpu{};
     CpuId target{};
+    TaskId task = kNoAuditTask;  ///< Migration: the task that moved
 };
 // [hb:end audit_record]
 
@@ -173,6 +178,7 @@ constexpr const char* audit_event_name(AuditEvent e) {
     case AuditEvent::IpiSend: return "ipi-send";
     case AuditEvent::CpuOnline: return "cpu-online";
     case AuditEvent::CpuOffline: return "cpu-offline";
+    case AuditEvent::Migration: return "migration";
     }
     return "?";
 }
@@ -215,14 +221,14 @@ public:
     /// Appends an event by `self`. `self` must be the caller's CpuId as its
     /// hart-local block records it. Takes the log's lock: a leaf lock, so
     /// never call it with a runqueue lock held (runqueue.hpp, lock order).
-    AuditOutcome record(AuditEvent kind, CpuId self, CpuId target) {
+    AuditOutcome record(AuditEvent kind, CpuId self, CpuId target, TaskId task = kNoAuditTask) {
         return m_state.with([&](State& s) {
             if (self.raw() >= kMaxCpus || target.raw() >= kMaxCpus ||
                 static_cast<std::uint32_t>(kind) >= kAuditEventCount) {
                 ++s.counters.invalid;
                 return AuditOutcome::Invalid;
             }
-            const AuditRecord rec{s.next_seq++, kind, self, target};
+            const AuditRecord rec{s.next_seq++, kind, self, target, task};
             if (s.records.push(rec) != EnqueueOutcome::Accepted) {
                 ++s.counters.dropped;
                 return AuditOutcome::DroppedFull;

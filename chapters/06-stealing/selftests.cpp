@@ -1,0 +1,299 @@
+#include "06-stealing/selftests.hpp"
+
+#include <atomic>
+
+#include "04-runqueues/selftests.hpp"
+#include "arch/riscv/csr.hpp"
+#include "kernel/audit.hpp"
+#include "kernel/console.hpp"
+#include "kernel/hartlocal.hpp"
+#include "kernel/irqlock.hpp"
+#include "kernel/sched.hpp"
+#include "kernel/selftest.hpp"
+#include "kernel/wait.hpp"
+
+namespace hb::ch06 {
+namespace {
+
+using ch04::spawn_or_fail;
+using ch04::task_wait;
+
+constexpr std::uint64_t kWaitUs = 5'000'000;
+
+constinit const BootInfo* g_boot = nullptr;
+std::uint32_t cpu_count() { return g_boot->topology.cpu_count(); }
+
+/// A runqueue of the kernel's own type that no CPU schedules from: the
+/// refusal tests fill it with made-up task ids and steal from it through
+/// the kernel's one door, sched::steal_from.
+constinit sched::RunQueue g_probe_rq;
+
+/// Empties the probe queue (after a test, whatever it left).
+void drain_probe() {
+    RunnableTask t{};
+    while (g_probe_rq.pick_next(t)) {
+    }
+}
+
+/// Waits, busy and time-bounded, with interrupts off: this CPU keeps
+/// running the calling task and nothing else, so the tasks it queued
+/// itself can only run elsewhere.
+template <typename Pred>
+bool busy_wait(Pred&& ready, std::uint64_t timeout_us) {
+    const std::uint64_t deadline = now_ticks() + us_to_ticks(timeout_us);
+    while (!ready()) {
+        if (now_ticks() >= deadline) return ready();
+        arch::cpu_relax();
+    }
+    return true;
+}
+
+std::uint64_t total_steals() {
+    std::uint64_t n = 0;
+    for (std::uint32_t c = 0; c < cpu_count(); ++c) n += sched::stats(CpuId(c)).steals;
+    return n;
+}
+
+// [hb:region stealable]
+// Free tasks for the stealing test: each records where it ran and how often.
+constexpr std::uint32_t kStealTasks = 12;
+constinit std::atomic<std::uint32_t> g_runs[kStealTasks]{};
+constinit std::atomic<std::uint32_t> g_ran_on[kStealTasks]{};
+constinit std::atomic<std::uint32_t> g_done{0};
+
+void stealable(std::uint64_t k) {
+    g_ran_on[k].store(current_cpu().raw(), std::memory_order_relaxed);
+    g_runs[k].fetch_add(1, std::memory_order_relaxed);
+    g_done.fetch_add(1, std::memory_order_release);
+}
+// [hb:end stealable]
+
+// Pinned-task probes for the real path.
+constinit std::atomic<std::uint32_t> g_pinned_ran_on[2]{};
+constinit std::atomic<std::uint32_t> g_pinned_done{0};
+constinit std::atomic<std::uint32_t> g_sentinel_ran_on{0};
+constinit std::atomic<std::uint32_t> g_sentinel_done{0};
+
+void pinned_probe(std::uint64_t k) {
+    g_pinned_ran_on[k].store(current_cpu().raw(), std::memory_order_relaxed);
+    g_pinned_done.fetch_add(1, std::memory_order_release);
+}
+void sentinel(std::uint64_t) {
+    g_sentinel_ran_on.store(current_cpu().raw(), std::memory_order_relaxed);
+    g_sentinel_done.store(1, std::memory_order_release);
+}
+
+// Conservation stress.
+constexpr std::uint32_t kStressTasks = 3000;
+constinit std::atomic<std::uint32_t> g_stress_runs[kStressTasks]{};  // words: RV64 has no 1-byte atomic add
+constinit std::atomic<std::uint32_t> g_stress_done{0};
+
+void stress_task(std::uint64_t seq) {
+    // A little work, so thieves find queues that are not already empty.
+    const std::uint64_t until = now_ticks() + us_to_ticks(20);
+    while (now_ticks() < until) arch::cpu_relax();
+    g_stress_runs[seq].fetch_add(1, std::memory_order_relaxed);
+    g_stress_done.fetch_add(1, std::memory_order_release);
+}
+
+}  // namespace
+
+void init_selftests(const BootInfo& boot) { g_boot = &boot; }
+
+// [hb:region work_stealing]
+void selftest_work_stealing() {
+    constexpr const char* kName = "work stealing";
+    const CpuId self = current_cpu();
+    for (std::uint32_t k = 0; k < kStealTasks; ++k) {
+        g_runs[k].store(0, std::memory_order_relaxed);
+        g_ran_on[k].store(kMaxCpus, std::memory_order_relaxed);
+    }
+    g_done.store(0, std::memory_order_relaxed);
+    const std::uint64_t steals0 = total_steals();
+    bool all = false;
+    {
+        // This CPU is the victim: it is busy running this task, interrupts
+        // off, for the whole test. It queues free tasks on itself, which it
+        // cannot run now; each enqueue kicks an idle CPU, which steals.
+        InterruptsOff busy;
+        for (std::uint32_t k = 0; k < kStealTasks; ++k) {
+            spawn_or_fail(kName, "stealable", &stealable, k, QosClass::Normal, self, Mobility::Free);
+        }
+        all = busy_wait([] { return g_done.load(std::memory_order_acquire) == kStealTasks; }, kWaitUs);
+    }
+    selftest::check(all, kName, g_done.load(), " of ", kStealTasks, " free tasks queued on busy cpu", self,
+                    " ran within 5 s: no idle cpu came to steal them");
+    std::uint32_t elsewhere = 0;
+    for (std::uint32_t k = 0; k < kStealTasks; ++k) {
+        const std::uint32_t runs = g_runs[k].load(std::memory_order_relaxed);
+        selftest::check(runs == 1, kName, "free task ", k, " ran ", runs, " times");
+        const std::uint32_t on = g_ran_on[k].load(std::memory_order_relaxed);
+        selftest::check(on != self.raw(), kName, "free task ", k, " ran on the busy cpu", on);
+        elsewhere += on != self.raw() ? 1 : 0;
+    }
+    const std::uint64_t steals = total_steals() - steals0;
+    selftest::check(steals > 0, kName, "the tasks ran elsewhere but no steal was counted");
+    console::println("KINIT: work stealing: ", elsewhere, " free tasks queued on busy cpu", self, " ran on idle cpus after ",
+                     steals, " steals (at most ", kStealMax, " tasks each)");
+    selftest::pass(kName);
+}
+// [hb:end work_stealing]
+
+// [hb:region reject_above_bound]
+void selftest_reject_steal_above_bound() {
+    constexpr const char* kName = "test_reject_steal_above_bound";
+    drain_probe();
+    for (std::uint32_t i = 0; i < 2 * kStealMax; ++i) {
+        const EnqueueOutcome o = g_probe_rq.enqueue(TaskId(1000 + i), QosClass::Normal, Mobility::Free);
+        selftest::check(o == EnqueueOutcome::Accepted, kName, "probe enqueue ", i, ": ", enqueue_outcome_name(o));
+    }
+    const RunQueueCounters before = g_probe_rq.counters();
+    const std::size_t size_before = g_probe_rq.size();
+    StealBatch batch;
+    const StealOutcome over = sched::steal_from(g_probe_rq, QosClass::Realtime, kStealMax + 1, batch);
+    const RunQueueCounters after = g_probe_rq.counters();
+    selftest::check(over == StealOutcome::RejectedAboveBound, kName, "a steal of ", kStealMax + 1, ": ",
+                    steal_outcome_name(over), " with ", batch.count, " tasks");
+    selftest::check(batch.count == 0 && g_probe_rq.size() == size_before && after.stolen_out == before.stolen_out,
+                    kName, "the refused steal changed the victim (", size_before, " -> ", g_probe_rq.size(), " tasks)");
+    selftest::check(after.steal_refused == before.steal_refused + 1, kName, "the refusal was not counted");
+    // The bound itself is allowed: exactly kStealMax, newest first.
+    const StealOutcome at = sched::steal_from(g_probe_rq, QosClass::Realtime, kStealMax, batch);
+    selftest::check(at == StealOutcome::Stolen && batch.count == kStealMax, kName, "a steal of ", kStealMax, ": ",
+                    steal_outcome_name(at), " with ", batch.count, " tasks");
+    selftest::check(batch.tasks[0].task == TaskId(1000 + 2 * kStealMax - 1), kName, "the steal did not take the tail");
+    drain_probe();
+    selftest::pass(kName);
+}
+// [hb:end reject_above_bound]
+
+// [hb:region reject_higher_qos]
+void selftest_reject_steal_higher_qos() {
+    constexpr const char* kName = "test_reject_steal_higher_qos";
+    drain_probe();
+    const QosClass classes[] = {QosClass::Realtime, QosClass::Interactive, QosClass::Normal};
+    for (std::uint32_t i = 0; i < 3; ++i) {
+        const EnqueueOutcome o = g_probe_rq.enqueue(TaskId(2000 + i), classes[i], Mobility::Free);
+        selftest::check(o == EnqueueOutcome::Accepted, kName, "probe enqueue: ", enqueue_outcome_name(o));
+    }
+    StealBatch batch;
+    // A thief stealing for Background may take nothing more urgent.
+    const StealOutcome bg = sched::steal_from(g_probe_rq, QosClass::Background, kStealMax, batch);
+    selftest::check(bg == StealOutcome::NothingEligible && batch.count == 0, kName, "a steal for background: ",
+                    steal_outcome_name(bg), ", took ", batch.count, " more urgent tasks");
+    // For Normal: the Normal task only.
+    const StealOutcome normal = sched::steal_from(g_probe_rq, QosClass::Normal, kStealMax, batch);
+    selftest::check(normal == StealOutcome::Stolen && batch.count == 1 && batch.tasks[0].task == TaskId(2002), kName,
+                    "a steal for normal: ", steal_outcome_name(normal), ", ", batch.count, " tasks");
+    // For Realtime: the rest, most urgent first.
+    const StealOutcome rt = sched::steal_from(g_probe_rq, QosClass::Realtime, kStealMax, batch);
+    selftest::check(rt == StealOutcome::Stolen && batch.count == 2 && batch.tasks[0].task == TaskId(2000) &&
+                        batch.tasks[1].task == TaskId(2001),
+                    kName, "a steal for realtime: ", steal_outcome_name(rt), ", ", batch.count, " tasks");
+    drain_probe();
+    selftest::pass(kName);
+}
+// [hb:end reject_higher_qos]
+
+// [hb:region reject_pinned]
+void selftest_reject_steal_pinned() {
+    constexpr const char* kName = "test_reject_steal_pinned";
+    // On the probe queue: pinned tasks are no candidates, even alone.
+    drain_probe();
+    for (std::uint32_t i = 0; i < 3; ++i) {
+        const EnqueueOutcome o = g_probe_rq.enqueue(TaskId(3000 + i), QosClass::Normal, Mobility::Pinned);
+        selftest::check(o == EnqueueOutcome::Accepted, kName, "probe enqueue: ", enqueue_outcome_name(o));
+    }
+    StealBatch batch;
+    const StealOutcome o = sched::steal_from(g_probe_rq, QosClass::Realtime, kStealMax, batch);
+    selftest::check(o == StealOutcome::NothingEligible && g_probe_rq.size() == 3, kName, "a steal from pinned tasks: ",
+                    steal_outcome_name(o), ", took ", batch.count);
+    drain_probe();
+    if (cpu_count() < 2) return selftest::pass(kName);
+
+    // The real path: two pinned tasks and then one free sentinel, queued on
+    // this busy CPU. A thief takes from the tail, so it meets the sentinel
+    // first and the pinned tasks right behind it, in the same steal.
+    const CpuId self = current_cpu();
+    g_pinned_done.store(0, std::memory_order_relaxed);
+    g_sentinel_done.store(0, std::memory_order_relaxed);
+    std::size_t left = 0;
+    bool sentinel_ran = false;
+    {
+        InterruptsOff busy;
+        for (std::uint32_t k = 0; k < 2; ++k) spawn_or_fail(kName, "pinned", &pinned_probe, k, QosClass::Normal, self);
+        spawn_or_fail(kName, "sentinel", &sentinel, 0, QosClass::Normal, self, Mobility::Free);
+        sentinel_ran = busy_wait([] { return g_sentinel_done.load(std::memory_order_acquire) != 0; }, kWaitUs);
+        left = sched::runqueue(self).size();
+    }
+    selftest::check(sentinel_ran, kName, "the free sentinel was not stolen from busy cpu", self);
+    selftest::check(g_sentinel_ran_on.load() != self.raw(), kName, "the sentinel ran on the busy cpu");
+    selftest::check(left == 2, kName, "busy cpu", self, " kept ", left, " of its 2 pinned tasks after a thief came");
+    selftest::check(task_wait([] { return g_pinned_done.load(std::memory_order_acquire) == 2; }, kWaitUs), kName,
+                    "the pinned tasks did not run");
+    for (std::uint32_t k = 0; k < 2; ++k) {
+        selftest::check(g_pinned_ran_on[k].load() == self.raw(), kName, "pinned task ", k, " ran on cpu",
+                        g_pinned_ran_on[k].load(), ", not its cpu", self);
+    }
+    selftest::pass(kName);
+}
+// [hb:end reject_pinned]
+
+// [hb:region conservation]
+void selftest_steal_conservation() {
+    constexpr const char* kName = "steal conservation";
+    const CpuId self = current_cpu();
+    for (auto& r : g_stress_runs) r.store(0, std::memory_order_relaxed);
+    g_stress_done.store(0, std::memory_order_relaxed);
+    std::uint64_t stolen0 = 0;
+    for (std::uint32_t c = 0; c < cpu_count(); ++c) stolen0 += sched::stats(CpuId(c)).stolen;
+    const std::uint64_t steals0 = total_steals();
+    const std::uint64_t t0 = now_ticks();
+    // Uneven on purpose: every task is queued on this CPU. When the task
+    // table is full, yield: this CPU then runs some of its own queue too.
+    std::uint32_t table_full = 0;
+    for (std::uint32_t seq = 0; seq < kStressTasks; ++seq) {
+        for (;;) {
+            const auto spawned = sched::spawn("stress", &stress_task, seq, QosClass::Normal, self, Mobility::Free);
+            if (spawned.ok()) break;
+            selftest::check(spawned.error() == sched::SpawnError::NoFreeTask, kName, "spawn: ",
+                            sched::spawn_error_name(spawned.error()));
+            ++table_full;
+            selftest::check(now_ticks() - t0 < us_to_ticks(4 * kWaitUs), kName, "the task table stayed full");
+            sched::yield();
+        }
+    }
+    const bool done = task_wait([] { return g_stress_done.load(std::memory_order_acquire) == kStressTasks; },
+                                4 * kWaitUs);
+    selftest::check(done, kName, g_stress_done.load(), " of ", kStressTasks, " free tasks ran within 20 s");
+    for (std::uint32_t seq = 0; seq < kStressTasks; ++seq) {
+        const std::uint32_t runs = g_stress_runs[seq].load(std::memory_order_relaxed);
+        selftest::check(runs == 1, kName, "free task #", seq, " ran ", runs, " times");
+    }
+    // Every queue balances, and what was stolen out arrived somewhere.
+    std::uint64_t out = 0;
+    std::uint64_t in = 0;
+    for (std::uint32_t c = 0; c < cpu_count(); ++c) {
+        bool balanced = false;
+        RunQueueCounters k{};
+        sched::runqueue(CpuId(c)).with([&](const sched::RunQueue::Queue& q) {
+            k = q.counters();
+            balanced = k.enqueued + k.stolen_in - k.dequeued - k.stolen_out == q.size();
+        });
+        selftest::check(balanced, kName, "cpu", c, "'s queue counters do not balance: enqueued ", k.enqueued,
+                        " + stolen in ", k.stolen_in, " - dequeued ", k.dequeued, " - stolen out ", k.stolen_out);
+        out += k.stolen_out;
+        in += k.stolen_in;
+    }
+    selftest::check(in == out, kName, in, " tasks stolen in, ", out, " stolen out");
+    std::uint64_t stolen = 0;
+    for (std::uint32_t c = 0; c < cpu_count(); ++c) stolen += sched::stats(CpuId(c)).stolen;
+    selftest::check(stolen - stolen0 > 0, kName, "no task migrated");
+    console::println("KINIT: steal stress: ", kStressTasks, " free tasks queued on cpu", self, ", ", stolen - stolen0,
+                     " migrations in ", total_steals() - steals0, " steals, ", table_full, " table-full retries, ",
+                     ticks_to_us(now_ticks() - t0), " us");
+    selftest::pass(kName);
+}
+// [hb:end conservation]
+
+}  // namespace hb::ch06
