@@ -276,7 +276,9 @@ TEST(Steal, NeverTakesPinnedFromMixedQueue) {
     std::vector<Picked> stolen;
     StealBatch b{};
     StealOutcome o{};
-    while ((o = q.steal(QosClass::Realtime, kStealMax, b)) == StealOutcome::Stolen) {
+    // Bounded, so a steal that keeps saying Stolen fails instead of hanging.
+    for (int guard = 0; (o = q.steal(QosClass::Realtime, kStealMax, b)) == StealOutcome::Stolen; ++guard) {
+        ASSERT_LT(guard, 24) << "more steals than there are tasks";
         for (const Picked& p : batch_of(b)) stolen.push_back(p);
         EXPECT_TRUE(invariant_holds(q));
     }
@@ -298,7 +300,8 @@ TEST(Steal, BackgroundThiefNeverTakesMoreUrgentClasses) {
     fill_mixed(q);
     std::vector<Picked> stolen;
     StealBatch b{};
-    while (q.steal(QosClass::Background, 2, b) == StealOutcome::Stolen) {
+    for (int guard = 0; q.steal(QosClass::Background, 2, b) == StealOutcome::Stolen; ++guard) {
+        ASSERT_LT(guard, 24) << "more steals than there are tasks";
         for (const Picked& p : batch_of(b)) stolen.push_back(p);
     }
     ASSERT_EQ(stolen.size(), 3u) << "the three free Background tasks";
@@ -331,7 +334,8 @@ TEST(Steal, EachThiefClassTakesOnlyClassesNoMoreUrgent) {
         fill_mixed(q);
         StealBatch b{};
         std::uint32_t taken = 0;
-        while (q.steal(thief, 3, b) == StealOutcome::Stolen) {
+        for (int guard = 0; q.steal(thief, 3, b) == StealOutcome::Stolen; ++guard) {
+            ASSERT_LT(guard, 24) << "more steals than there are tasks";
             for (const Picked& p : batch_of(b)) {
                 EXPECT_GE(hb::qos_index(p.qos), hb::qos_index(thief))
                     << "a steal for " << hb::qos_name(thief) << " took " << p;
