@@ -483,7 +483,10 @@ bool try_steal(CpuSched& pc, CpuId self) {
             o = steal_from(runqueue(victim), QosClass::Realtime, kStealMax, batch);
         }  // [hb:fault]
         if (o != StealOutcome::Stolen) continue;
-        for (std::uint32_t i = 0; i < batch.count; ++i) {
+        // The batch comes newest first (taken from the tail); queue it
+        // oldest first, so the stolen tasks keep their order here.
+        for (std::uint32_t j = batch.count; j-- > 0;) {
+            const std::uint32_t i = j;
             Task& t = *task_by_id(batch.tasks[i].task);
             t.home = self;  // queued, not running: published by this runqueue's lock
             // Cannot be refused: kMaxTasks <= capacity (static_assert in sched.hpp).

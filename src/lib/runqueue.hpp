@@ -164,8 +164,10 @@ public:
     /// The victim's side of a steal, under the victim's lock: removes up to
     /// `n` free tasks into `out`, from the *tail* of each class that is no
     /// more urgent than `q` (the class the thief steals for), most urgent
-    /// eligible class first. The tail: the victim's next pick (its head) is
-    /// left alone, and the task that would have waited longest moves.
+    /// eligible class first, newest first. The tail: the victim's next pick
+    /// (its head) stays unless the steal empties that class's free tasks,
+    /// and the task that would have waited longest there moves. The batch
+    /// is newest first; a thief queues it in reverse to keep their order.
     /// Pinned tasks are never candidates. Bounded: O(kQosClassCount + n).
     [[nodiscard]] constexpr StealOutcome steal(QosClass q, std::uint32_t n, StealBatch& out) {
         out.count = 0;
