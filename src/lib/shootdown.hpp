@@ -104,22 +104,29 @@ struct ShootdownRange {
 ///     set needs a removal protocol of its own: Linux's mm_cpumask and lazy
 ///     TLB show how subtle that is.)
 ///
-/// Half 1 is a store-buffering race, and it needs a full barrier on both
-/// sides:
+/// Half 1 is a store-buffering race:
 ///
 ///     CPU X (first switch to the space)     initiator (unmap)
-///     note_active(X)    [store bit]         clear PTE              [store]
-///     -- full barrier --                    -- full barrier --
+///     note_active(X)    [set bit]           clear PTE              [store]
 ///     page walk         [load PTE]          shootdown_targets()    [load set]
 ///
-/// Without the barriers both loads may run before both stores are visible:
-/// X caches the old PTE *and* the initiator's set lacks X. With them, at
-/// least one side sees the other's store: either X's walk finds the PTE
-/// cleared, or the initiator targets X. On X's side the fetch_or below is
-/// seq_cst (an amoor.d.aqrl on RISC-V, a full barrier), and the kernel
-/// must keep `csrw satp; sfence.vma` after it, so the walk cannot start
-/// before the bit is out. On the initiator's side shootdown_targets() puts
-/// a seq_cst fence before its load, ordering the PTE store before it.
+/// If each side's load could run before the other side's store is visible,
+/// X would cache the old PTE *and* the initiator's set would lack X. Both
+/// sides therefore access the set with a read-modify-write, the initiator
+/// too (a fetch_or of 0, which changes nothing). RMWs of one word are
+/// totally ordered, and acq_rel makes whichever comes first happen-before
+/// the other:
+///  - X's comes first: the initiator's RMW reads the set with X in it, and
+///    X is shot down.
+///  - The initiator's comes first: its release (after the PTE store) meets
+///    X's acquire, so the PTE store happens-before X's walk, which finds
+///    the PTE cleared and caches nothing.
+/// The same argument in ThreadSanitizer's terms needs no fence (TSan does
+/// not model fences), and in RISC-V's it is an amoor.d.aqrl on each side.
+/// The kernel's part: on X, keep `csrw satp; sfence.vma` after
+/// note_active, because sfence.vma is what orders the stores X has seen
+/// before the page walks that follow it; on the initiator, clear the PTEs
+/// before calling shootdown_targets.
 class ActiveSet {
 public:
     constexpr ActiveSet() = default;
@@ -129,21 +136,22 @@ public:
     /// `cpu` is about to use the space; call on `cpu` itself, before it
     /// installs the space's satp. Returns true the first time (the only
     /// time the bit changes), false afterwards or for a CPU out of range.
-    /// seq_cst: this is the store side of the race above.
+    /// acq_rel RMW: X's side of the race above. It is an RMW even when the
+    /// bit is already set, so every first use after a change is ordered.
     bool note_active(CpuId cpu) {
         if (cpu.raw() >= kMaxCpus) return false;
         const std::uint64_t b = std::uint64_t{1} << cpu.raw();
-        return (m_bits.fetch_or(b, std::memory_order_seq_cst) & b) == 0;
+        return (m_bits.fetch_or(b, std::memory_order_acq_rel) & b) == 0;
     }
 
     /// The CPUs a shootdown of this space must reach: every CPU it was
     /// active on, minus the initiator (which flushes its own TLB directly).
-    /// Call it *after* clearing the PTEs. The fence is the initiator's full
-    /// barrier in the race above: it keeps the PTE stores (release stores,
-    /// sv39.hpp) from being passed by this load.
-    [[nodiscard]] CpuSet shootdown_targets(CpuId self) const {
-        std::atomic_thread_fence(std::memory_order_seq_cst);
-        return CpuSet::from_bits(m_bits.load(std::memory_order_seq_cst)).without(self);
+    /// Call it *after* clearing the PTEs. An RMW, not a load: the
+    /// initiator's side of the race above (a plain load, even seq_cst,
+    /// would need a seq_cst fence before it to order the PTE store).
+    /// Not const for that reason: it writes the word, if only with itself.
+    [[nodiscard]] CpuSet shootdown_targets(CpuId self) {
+        return CpuSet::from_bits(m_bits.fetch_or(0, std::memory_order_acq_rel)).without(self);
     }
 
     /// A look for dumps and tests; not a shootdown target set.
