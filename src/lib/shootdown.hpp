@@ -136,8 +136,9 @@ public:
     /// `cpu` is about to use the space; call on `cpu` itself, before it
     /// installs the space's satp. Returns true the first time (the only
     /// time the bit changes), false afterwards or for a CPU out of range.
-    /// acq_rel RMW: X's side of the race above. It is an RMW even when the
-    /// bit is already set, so every first use after a change is ordered.
+    /// acq_rel RMW: X's side of the race above. Only the first call per
+    /// CPU matters (the bit never leaves), so a switch path may skip it when
+    /// contains(self) already holds: a CPU always sees its own earlier store.
     bool note_active(CpuId cpu) {
         if (cpu.raw() >= kMaxCpus) return false;
         const std::uint64_t b = std::uint64_t{1} << cpu.raw();

@@ -277,8 +277,11 @@ private:
 ///  - Free intermediate tables. A level-0 table that just lost its last leaf
 ///    may still be in use: another hart's page walker can be inside it right
 ///    now, or hold a cached pointer to it in its TLB, until the shootdown for
-///    this unmap has completed. Freeing it needs "after the shootdown" and a
-///    pool that takes pages back; TablePool does neither yet.
+///    this unmap has completed. Worse, `sfence.vma va` only has to drop
+///    *leaf* entries for va; a cached pointer to a table survives it, so a
+///    freed table needs a whole-TLB flush on every hart that may have walked
+///    it. Freeing tables needs that, "after the shootdown", and a pool that
+///    takes pages back; TablePool does none of it yet.
 ///  - Flush any TLB. After unmap returns, this and other harts may still
 ///    translate va through a cached entry. The caller flushes locally, runs a
 ///    shootdown (lib/shootdown.hpp), and frees the frames only after it.

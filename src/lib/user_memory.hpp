@@ -154,9 +154,12 @@ struct FramePoolCounters {
 /// A fixed pool of Capacity user frames, each free or claimed by one process.
 ///
 /// Why a free stack and not a bitmap scan: claim and release are O(1), which
-/// matters because the pool's lock is a spinlock with interrupts off. The
-/// order frames come out in is not a promise (after the first round it is
-/// last released, first claimed: the warmest frame in the cache).
+/// matters because the pool's lock is a spinlock with interrupts off. Frames
+/// never handed out yet are not on the stack; they come from a watermark
+/// instead, so a fresh pool is all zeros and a constinit pool of many
+/// thousand frames lands in .bss, not in the kernel image. The order frames
+/// come out in is not a promise (fresh ones in index order, then last
+/// released, first claimed: the warmest frame in the cache).
 ///
 /// Why ownership is checked on release: a buggy or malicious unmap path that
 /// releases a frame it does not own would hand another process's live page
@@ -174,20 +177,21 @@ class UserFramePool {
 public:
     using ClaimResult = Result<FrameIndex, FrameError>;
 
-    constexpr UserFramePool() {
-        // Free stack, top last: the first claims hand out 0, 1, 2, ...
-        for (std::size_t i = 0; i < Capacity; ++i) m_free[i] = static_cast<std::uint32_t>(Capacity - 1 - i);
-    }
+    constexpr UserFramePool() = default;
     UserFramePool(const UserFramePool&) = delete;
     UserFramePool& operator=(const UserFramePool&) = delete;
 
     /// Takes a free frame for `owner`, or RejectedFull (pool unchanged).
     [[nodiscard]] constexpr ClaimResult claim(ProcessId owner) {
-        if (m_free_count == 0) {
+        std::uint32_t i = 0;
+        if (m_free_count > 0) {
+            i = m_free[--m_free_count];  // a released frame
+        } else if (m_fresh < Capacity) {
+            i = static_cast<std::uint32_t>(m_fresh++);  // one never handed out
+        } else {
             ++m_counters.rejected_full;
             return ClaimResult::failure(FrameError::RejectedFull);
         }
-        const std::uint32_t i = m_free[--m_free_count];
         m_frames[i] = {owner, true};
         ++m_counters.claimed;
         return ClaimResult::success(FrameIndex(i));
@@ -249,7 +253,7 @@ public:
         return n;
     }
 
-    [[nodiscard]] constexpr std::size_t free_count() const { return m_free_count; }
+    [[nodiscard]] constexpr std::size_t free_count() const { return m_free_count + (Capacity - m_fresh); }
     [[nodiscard]] static constexpr std::size_t capacity() { return Capacity; }
     [[nodiscard]] constexpr FramePoolCounters counters() const { return m_counters; }
 
@@ -259,8 +263,11 @@ private:
         bool claimed = false;
     };
     std::array<Frame, Capacity> m_frames{};
-    std::array<std::uint32_t, Capacity> m_free{};  ///< indices of free frames; [0, m_free_count) valid
-    std::size_t m_free_count = Capacity;
+    /// Released frames, [0, m_free_count) valid. At most Capacity frames are
+    /// ever claimed at once, so the stack cannot overflow.
+    std::array<std::uint32_t, Capacity> m_free{};
+    std::size_t m_free_count = 0;
+    std::size_t m_fresh = 0;  ///< frames [m_fresh, Capacity) were never handed out
     FramePoolCounters m_counters{};
 };
 // [hb:end user_frame_pool]
