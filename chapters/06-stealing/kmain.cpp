@@ -11,6 +11,7 @@
 #include "kernel/boot.hpp"
 #include "kernel/ipi.hpp"
 #include "kernel/power.hpp"
+#include "kernel/process.hpp"
 #include "kernel/sched.hpp"
 #include "kernel/selftest.hpp"
 #include "kernel/smp.hpp"
@@ -49,6 +50,9 @@ void selftest_task(std::uint64_t) {
     ch06::selftest_reject_steal_higher_qos();
     ch06::selftest_reject_steal_pinned();
     if (smp) ch06::selftest_steal_conservation();
+    ch06::selftest_user_mappings();
+    if (smp) ch06::selftest_tlb_shootdown();
+    if (smp) ch06::selftest_tlb_shootdown_counterfactual();
     ch04::measure();
     ch05::measure();
     power_off(ExitStatus::Success);
@@ -67,6 +71,7 @@ extern "C" [[noreturn]] void kmain(std::uint64_t hart, std::uintptr_t dtb) {
     ipi::init(boot);                 // probe SBI IPI, the S_SOFT handler
     ipi::enable_on_this_hart();      // sie.SSIE
     sched::init(boot, {sched::TickPolicy::Tickless, &wake_by_ipi, /*steal=*/true});
+    proc::init(boot);                // the TLB-shootdown IPI reason
     ch01::selftest_newtypes(boot);
     ch03::init_selftests(boot);
     ch04::init_selftests(boot);

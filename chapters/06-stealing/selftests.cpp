@@ -8,6 +8,9 @@
 #include "kernel/console.hpp"
 #include "kernel/hartlocal.hpp"
 #include "kernel/irqlock.hpp"
+#include "kernel/process.hpp"
+#include "kernel/trap.hpp"
+#include "lib/asm_abi.h"
 #include "kernel/sched.hpp"
 #include "kernel/selftest.hpp"
 #include "kernel/wait.hpp"
@@ -295,5 +298,246 @@ void selftest_steal_conservation() {
     selftest::pass(kName);
 }
 // [hb:end conservation]
+
+// --------------------------------------------------- processes and shootdown
+namespace {
+
+extern "C" void hb_user_mm_probe();
+extern "C" void hb_user_reader();
+
+constexpr std::uint64_t kMagicLive = 0x11ee'11ee'11ee'11eeULL;   ///< the page's value while mapped
+constexpr std::uint64_t kMagicFreed = 0xdead'0000'dead'0000ULL;  ///< written into the frame after the unmap
+
+// [hb:region syscalls]
+/// What the chapter's system calls saw, per CPU (each reader has its own).
+struct ReaderSeen {
+    std::atomic<std::uint64_t> reports{0};
+    std::atomic<std::uint64_t> last{0};
+    std::atomic<std::uint64_t> freed_reads{0};  ///< reports of kMagicFreed: a read through a stale translation
+};
+constinit ReaderSeen g_reader[kMaxCpus]{};
+constinit std::atomic<std::uint32_t> g_reader_stop{0};
+constinit proc::ProcError g_refusals[4]{};
+constinit std::atomic<std::uint32_t> g_refusal_count{0};
+
+std::uint64_t syscall(trap::TrapFrame& f) {
+    const std::uint64_t nr = f.x[17];
+    if (nr == HB_SYS_YIELD) {
+        sched::yield();
+        return 0;
+    }
+    if (nr == HB_SYS_REPORT) {
+        ReaderSeen& r = g_reader[current_cpu().raw()];
+        r.last.store(f.x[10], std::memory_order_relaxed);
+        if (f.x[10] == kMagicFreed) r.freed_reads.fetch_add(1, std::memory_order_relaxed);
+        r.reports.fetch_add(1, std::memory_order_release);
+        return g_reader_stop.load(std::memory_order_acquire);
+    }
+    proc::Process* p = proc::current();
+    if (p == nullptr || (nr != HB_SYS_MAP && nr != HB_SYS_UNMAP)) return ~std::uint64_t{0};
+    proc::ProcError e = proc::ProcError::None;
+    if (nr == HB_SYS_MAP) {
+        const auto mapped = proc::map_page(*p, f.x[10]);
+        e = mapped.ok() ? proc::ProcError::None : mapped.error();
+    } else {
+        e = proc::unmap_page(*p, f.x[10]);
+    }
+    if (e != proc::ProcError::None) {
+        const std::uint32_t i = g_refusal_count.fetch_add(1, std::memory_order_relaxed);
+        if (i < 4) g_refusals[i] = e;
+    }
+    return static_cast<std::uint64_t>(e);
+}
+// [hb:end syscalls]
+
+/// A thread of a process: runs `program` in user mode on this task's user
+/// stack with a0 = `va`, and records how it ended.
+struct ThreadEnd {
+    std::atomic<std::uint32_t> done{0};
+    std::uint64_t result = 0;
+    trap::CaughtFault fault{};
+};
+constinit ThreadEnd g_end[kMaxCpus]{};
+constinit std::uint64_t g_va = 0;
+using UserProgram = void (*)();
+constinit UserProgram g_program = nullptr;
+
+void user_thread(std::uint64_t cpu) {
+    sched::Task& self = *sched::current_task();
+    ThreadEnd& end = g_end[cpu];
+    end.result = trap::run_user(g_program, sched::task_user_stack_top(self), g_va);
+    end.fault = trap::last_fault(current_cpu());
+    end.done.store(1, std::memory_order_release);
+}
+
+/// The CPUs a shootdown test runs readers on: every CPU but this one, at most 3.
+CpuSet reader_cpus() {
+    CpuSet s;
+    for (std::uint32_t c = cpu_count(); c-- > 0 && s.count() < 3;) {
+        if (CpuId(c) != current_cpu()) s = s.with(CpuId(c));
+    }
+    return s;
+}
+
+/// Shared by the shootdown test and its counterfactual: readers of one
+/// process on `readers`, reading page `va`, which holds kMagicLive.
+struct Readers {
+    proc::Process* process = nullptr;
+    std::uintptr_t frame = 0;  ///< the page's kernel (identity) address
+};
+
+Readers start_readers(const char* test, CpuSet readers, std::uint64_t va) {
+    const auto created = proc::create();
+    selftest::check(created.ok(), test, "create a process: ", created.ok() ? "" : proc::proc_error_name(created.error()));
+    Readers r{created.value(), 0};
+    const auto mapped = proc::map_page(*r.process, va);
+    selftest::check(mapped.ok(), test, "map ", Hex{va}, ": ", mapped.ok() ? "" : proc::proc_error_name(mapped.error()));
+    r.frame = mapped.value();
+    *reinterpret_cast<volatile std::uint64_t*>(r.frame) = kMagicLive;
+    g_reader_stop.store(0, std::memory_order_relaxed);
+    g_va = va;
+    g_program = &hb_user_reader;
+    readers.for_each([&](CpuId c) {
+        g_reader[c.raw()].reports.store(0, std::memory_order_relaxed);
+        g_reader[c.raw()].last.store(0, std::memory_order_relaxed);
+        g_reader[c.raw()].freed_reads.store(0, std::memory_order_relaxed);
+        g_end[c.raw()].done.store(0, std::memory_order_relaxed);
+        const auto t = sched::spawn("reader", &user_thread, c.raw(), QosClass::Normal, c, Mobility::Pinned,
+                                    proc::space_of(*r.process));
+        selftest::check(t.ok(), test, "spawn a reader on cpu", c, ": ", t.ok() ? "" : sched::spawn_error_name(t.error()));
+    });
+    // Every reader has read the live page many times: its CPU caches the translation.
+    const bool reading = task_wait(
+        [&] {
+            bool all = true;
+            readers.for_each([&](CpuId c) {
+                all = all && g_reader[c.raw()].reports.load(std::memory_order_acquire) >= 100 &&
+                      g_reader[c.raw()].last.load(std::memory_order_relaxed) == kMagicLive;
+            });
+            return all;
+        },
+        kWaitUs);
+    selftest::check(reading, test, "the readers did not read the live page");
+    return r;
+}
+
+bool readers_done(CpuSet readers) {
+    return task_wait(
+        [&] {
+            bool all = true;
+            readers.for_each([&](CpuId c) { all = all && g_end[c.raw()].done.load(std::memory_order_acquire) != 0; });
+            return all;
+        },
+        kWaitUs);
+}
+
+}  // namespace
+
+// [hb:region user_mappings]
+void selftest_user_mappings() {
+    constexpr const char* kName = "user mappings";
+    trap::set_syscall_handler(&syscall);
+    const auto created = proc::create();
+    selftest::check(created.ok(), kName, "create a process: ", created.ok() ? "" : proc::proc_error_name(created.error()));
+    const CpuId cpu = current_cpu();
+    const std::uint64_t va = kUserBase + 0x1000;
+    g_refusal_count.store(0, std::memory_order_relaxed);
+    g_va = va;
+    g_program = &hb_user_mm_probe;
+    g_end[cpu.raw()].done.store(0, std::memory_order_relaxed);
+    const auto t = sched::spawn("mm-probe", &user_thread, cpu.raw(), QosClass::Normal, cpu, Mobility::Pinned,
+                                proc::space_of(*created.value()));
+    selftest::check(t.ok(), kName, "spawn the probe: ", t.ok() ? "" : sched::spawn_error_name(t.error()));
+    selftest::check(task_wait([&] { return g_end[cpu.raw()].done.load(std::memory_order_acquire) != 0; }, kWaitUs),
+                    kName, "the probe did not end");
+    const ThreadEnd& end = g_end[cpu.raw()];
+    selftest::check(end.result == trap::kUserFaulted, kName, "the probe exited at step ", end.result,
+                    " instead of faulting on the unmapped page (step 7 = it was still readable)");
+    selftest::check(end.fault.from_user && end.fault.scause == 13 && end.fault.stval == va, kName,
+                    "the probe's fault: scause ", end.fault.scause, " stval ", Hex{end.fault.stval}, ", want a load page fault at ",
+                    Hex{va});
+    const proc::ProcError want[] = {proc::ProcError::OutsideWindow, proc::ProcError::AlreadyMapped,
+                                    proc::ProcError::NotMapped};
+    selftest::check(g_refusal_count.load() == 3, kName, g_refusal_count.load(), " refusals, want 3");
+    for (std::uint32_t i = 0; i < 3; ++i) {
+        selftest::check(g_refusals[i] == want[i], kName, "refusal ", i, ": ", proc::proc_error_name(g_refusals[i]),
+                        ", want ", proc::proc_error_name(want[i]));
+    }
+    console::println("KINIT: user mappings: a process mapped, used and unmapped ", Hex{va},
+                     "; outside-window, already-mapped, not-mapped refused; its next read faulted");
+    selftest::pass(kName);
+}
+// [hb:end user_mappings]
+
+// [hb:region tlb_shootdown]
+void selftest_tlb_shootdown() {
+    constexpr const char* kName = "tlb shootdown";
+    const CpuSet readers = reader_cpus();
+    const std::uint64_t va = kUserBase + 0x10000;
+    const Readers r = start_readers(kName, readers, va);
+    const proc::Stats s0 = proc::stats();
+    const proc::ProcError e = proc::unmap_page(*r.process, va);
+    selftest::check(e == proc::ProcError::None, kName, "unmap: ", proc::proc_error_name(e));
+    const proc::Stats s1 = proc::stats();
+    // The frame is free now. Write into it through the kernel's own
+    // mapping: a reader that still reached it would report this value.
+    *reinterpret_cast<volatile std::uint64_t*>(r.frame) = kMagicFreed;
+    // Until every reader has ended, or one has read the freed frame.
+    task_wait(
+        [&] {
+            bool all = true;
+            bool stale = false;
+            readers.for_each([&](CpuId c) {
+                all = all && g_end[c.raw()].done.load(std::memory_order_acquire) != 0;
+                stale = stale || g_reader[c.raw()].freed_reads.load(std::memory_order_relaxed) != 0;
+            });
+            return all || stale;
+        },
+        kWaitUs);
+    readers.for_each([&](CpuId c) {
+        selftest::check(g_reader[c.raw()].freed_reads.load() == 0, kName, "the reader on cpu", c, " read the freed frame ",
+                        g_reader[c.raw()].freed_reads.load(), " times after the unmap returned (stale translation)");
+    });
+    selftest::check(readers_done(readers), kName, "a reader went on running after its page was unmapped");
+    readers.for_each([&](CpuId c) {
+        const ThreadEnd& end = g_end[c.raw()];
+        selftest::check(end.result == trap::kUserFaulted && end.fault.scause == 13 && end.fault.stval == va, kName,
+                        "the reader on cpu", c, " ended with ", end.result, " scause ", end.fault.scause, " stval ",
+                        Hex{end.fault.stval});
+    });
+    selftest::check(s1.targets - s0.targets == readers.count(), kName, "the unmap shot down ", s1.targets - s0.targets,
+                    " cpus, want ", readers.count());
+    console::println("KINIT: tlb shootdown: ", readers.count(), " readers of one process; the unmap on cpu",
+                     current_cpu(), " shot them down in ", s1.last_round_trip_ns, " ns and each next read faulted");
+    selftest::pass(kName);
+}
+// [hb:end tlb_shootdown]
+
+// [hb:region tlb_counterfactual]
+void selftest_tlb_shootdown_counterfactual() {
+    constexpr const char* kName = "tlb shootdown counterfactual";
+    const CpuId target = CpuId(cpu_count() - 1);
+    const CpuSet readers = CpuSet{}.with(target);
+    const std::uint64_t va = kUserBase + 0x20000;
+    const Readers r = start_readers(kName, readers, va);
+    // The one change: the target acks this shootdown without flushing.
+    proc::suppress_next_flush(target);
+    const proc::ProcError e = proc::unmap_page(*r.process, va);
+    selftest::check(e == proc::ProcError::None, kName, "unmap: ", proc::proc_error_name(e));
+    *reinterpret_cast<volatile std::uint64_t*>(r.frame) = kMagicFreed;
+    const bool stale = task_wait([&] { return g_reader[target.raw()].freed_reads.load() > 0; }, kWaitUs);
+    const std::uint64_t suppressed = proc::stats().suppressed;
+    // Clean up: stop the reader; its CPU switches away from the process's
+    // space, which drops every translation of it.
+    g_reader_stop.store(1, std::memory_order_release);
+    selftest::check(readers_done(readers), kName, "the reader did not stop");
+    selftest::check(suppressed > 0, kName, "the target's flush was not suppressed");
+    selftest::check(stale, kName, "with its flush suppressed, the reader on cpu", target,
+                    " still faulted: QEMU dropped the stale translation, so this boot cannot show the bug");
+    console::println("KINIT: tlb shootdown counterfactual: with cpu", target, "'s flush skipped once, its reader read the freed frame ",
+                     g_reader[target.raw()].freed_reads.load(), " times after the unmap returned");
+    selftest::pass(kName);
+}
+// [hb:end tlb_counterfactual]
 
 }  // namespace hb::ch06

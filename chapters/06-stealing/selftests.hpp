@@ -25,3 +25,21 @@ void selftest_reject_steal_pinned();
 void selftest_steal_conservation();
 
 }  // namespace hb::ch06
+
+namespace hb::ch06 {
+
+/// `user mappings ok`: a process's program maps a page of its window through
+/// SYS_MAP and uses it; a page outside the window, a second map of the same
+/// page and an unmap of a hole are refused with their own errors; it unmaps
+/// the page, and its next read faults, reported to the process.
+void selftest_user_mappings();
+/// `tlb shootdown ok` (SMP only): threads of one process on other CPUs read
+/// a page; the boot CPU unmaps it; when the unmap returns every reader's
+/// next read faults, and none ever saw what was written into the freed frame.
+void selftest_tlb_shootdown();
+/// `tlb shootdown counterfactual ok` (SMP only): the same, with one remote
+/// flush suppressed in this boot: the reader goes on reading the freed frame
+/// through its stale translation, so the test above can see the bug.
+void selftest_tlb_shootdown_counterfactual();
+
+}  // namespace hb::ch06

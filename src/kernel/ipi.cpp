@@ -11,6 +11,8 @@
 #include "kernel/smp.hpp"
 #include "lib/hartmask.hpp"
 
+#include <bit>
+
 namespace hb::ipi {
 namespace {
 
@@ -19,6 +21,8 @@ constinit std::uint32_t g_cpu_count = 1;
 /// The counterfactual's one-shot switch (see suppress_next_send): the
 /// target's CpuId + 1, or 0 when off.
 constinit std::atomic<std::uint32_t> g_suppress_next{0};
+/// Handlers of the reasons other than Resched, by bit number.
+constinit ReasonHandler g_reason_handler[32]{};
 
 ReschedOutcome refused(IpiTargetCheck c) {
     switch (c) {
@@ -41,14 +45,15 @@ IpiTargetCheck check(CpuId target) {
 // [hb:region request]
 /// One target's request: checked, counted, posted. Adds the target to
 /// `must_send` when this post turned the reason on (an IPI is owed).
-ReschedOutcome request(CpuId target, CpuSet& must_send) {
+ReschedOutcome request(CpuId target, CpuSet& must_send, IpiReason reason = IpiReason::Resched) {
     const IpiTargetCheck c = check(target);
     if (c != IpiTargetCheck::Accepted) return refused(c);
     CpuIpi& t = percpu(target).ipi;
     t.counters.note_requested();
-    const PostOutcome p = t.mailbox.post(IpiReason::Resched);
+    const PostOutcome p = t.mailbox.post(reason);
     if (p == PostOutcome::Coalesced) return ReschedOutcome::Coalesced;
-    HB_ASSERT(p == PostOutcome::MustSend, "resched post to cpu", target, ": ", post_outcome_name(p));
+    HB_ASSERT(p == PostOutcome::MustSend, ipi_reason_name(reason), " post to cpu", target, ": ",
+              post_outcome_name(p));
     std::uint32_t armed = target.raw() + 1;
     if (g_suppress_next.compare_exchange_strong(armed, 0, std::memory_order_relaxed)) {
         return ReschedOutcome::Suppressed;
@@ -90,9 +95,13 @@ void on_software_interrupt(trap::TrapFrame& frame) {
     const IpiDrained drained = me.mailbox.drain();
     bool resched = false;
     const DispatchOutcome o = dispatch_ipi(drained, [&](IpiReason r) {
-        switch (r) {
-        case IpiReason::Resched: resched = true; break;
+        if (r == IpiReason::Resched) {
+            resched = true;  // last: it may switch away from this trap
+            return;
         }
+        const ReasonHandler h = g_reason_handler[std::countr_zero(ipi_reason_bit(r))];
+        if (h == nullptr) HB_PANIC("ipi reason ", ipi_reason_name(r), " on cpu", current_cpu(), " has no handler");
+        h(frame);
     });
     if (o == DispatchOutcome::UnknownReason) {
         HB_PANIC("ipi mailbox of cpu", current_cpu(), " held unknown reason bits ", Hex{drained.unknown_bits()});
@@ -156,6 +165,20 @@ CpuSet resched_many(CpuSet targets) {
     });
     if (!must_send.empty()) deliver(must_send);
     return rejected;
+}
+
+CpuSet send(CpuSet targets, IpiReason reason) {
+    CpuSet must_send;
+    CpuSet rejected;
+    targets.for_each([&](CpuId c) {
+        if (!accepted(request(c, must_send, reason))) rejected = rejected.with(c);
+    });
+    if (!must_send.empty()) deliver(must_send);
+    return rejected;
+}
+
+void set_reason_handler(IpiReason reason, ReasonHandler handler) {
+    g_reason_handler[std::countr_zero(ipi_reason_bit(reason))] = handler;
 }
 
 void suppress_next_send(CpuId target) { g_suppress_next.store(target.raw() + 1, std::memory_order_relaxed); }

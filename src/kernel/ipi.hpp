@@ -23,6 +23,7 @@
 #include <cstdint>
 
 #include "kernel/boot.hpp"
+#include "kernel/trap.hpp"
 #include "lib/cpuset.hpp"
 #include "lib/ids.hpp"
 #include "lib/ipi_counters.hpp"
@@ -77,6 +78,16 @@ ReschedOutcome resched(CpuId target);
 /// sent to with one SBI call per hart-mask window. Returns the targets that
 /// were refused.
 CpuSet resched_many(CpuSet targets);
+
+/// Chapter 06: the same path for another reason. Every target is checked,
+/// counted and posted like a resched; one SBI call per hart window goes to
+/// the targets whose post turned the reason on. Returns the refused targets.
+CpuSet send(CpuSet targets, IpiReason reason);
+/// The handler of one reason, run from the S_SOFT trap after the drain;
+/// Resched is the scheduler's (sched::on_resched, run last: it may switch
+/// away). A drained reason with no handler panics.
+using ReasonHandler = void (*)(trap::TrapFrame& frame);
+void set_reason_handler(IpiReason reason, ReasonHandler handler);
 
 /// The counterfactual's switch, inside one healthy boot: the next resched
 /// to `target` that must send skips the SBI call (and does not count

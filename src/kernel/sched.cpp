@@ -11,6 +11,7 @@
 #include "kernel/smp.hpp"
 #include "kernel/stacks.hpp"
 #include "kernel/trap.hpp"
+#include "kernel/vm.hpp"
 #include "kernel/wait.hpp"
 
 extern "C" void hb_context_switch(hb::sched::Context* from, hb::sched::Context* to);
@@ -80,12 +81,28 @@ void context_switch(Context* from, Context* to, const char* what) {
     hb_context_switch(from, to);
 }
 
+// [hb:region switch_space]
+/// Chapter 06: run `t` in its address space. A CPU joins the space's
+/// ActiveSet *before* it installs it (lib/shootdown.hpp: from then on every
+/// unmap in that space shoots this CPU down too), then writes satp and drops
+/// every cached translation (no ASIDs: one space's entries must not serve
+/// another). Nothing is written when the space does not change.
+void switch_space(CpuSched& pc, Task& t, CpuId cpu) {
+    const std::uint64_t want = t.satp != 0 ? t.satp : vm::kernel_space().satp();
+    if (want == pc.satp_now) return;
+    if (t.active != nullptr) t.active->note_active(cpu);
+    arch::install_satp(want);
+    pc.satp_now = want;
+}
+// [hb:end switch_space]
+
 // [hb:region switch_to]
 /// Runs `t` on this CPU until it gives the CPU back (yield, preemption,
 /// exit). The per-task halves of HartLocal go with it: where its user-mode
 /// traps land, and its parked kernel context while it is in user mode.
 void switch_to(CpuSched& pc, Task& t, CpuId cpu) {
     HartLocal& hl = hart_local(cpu);
+    switch_space(pc, t, cpu);
     t.state.store(static_cast<std::uint32_t>(TaskState::Running), std::memory_order_relaxed);
     t.on_cpu.store(cpu.raw(), std::memory_order_relaxed);
     ++t.switches_in;
@@ -401,7 +418,7 @@ void init(const BootInfo& boot, Config config) {
 
 // [hb:region spawn]
 Result<Task*, SpawnError> spawn(const char* name, void (*entry)(std::uint64_t), std::uint64_t arg, QosClass qos,
-                                CpuId home, Mobility mobility) {
+                                CpuId home, Mobility mobility, SpawnSpace space) {
     using R = Result<Task*, SpawnError>;
     if (home.raw() >= g_cpu_count) return R::failure(SpawnError::BadCpu);
     Task* t = nullptr;
@@ -414,6 +431,8 @@ Result<Task*, SpawnError> spawn(const char* name, void (*entry)(std::uint64_t), 
     t->qos = qos;
     t->home = home;
     t->mobility = mobility;
+    t->satp = space.satp;
+    t->active = space.active;
     t->entry = entry;
     t->arg = arg;
     t->name = name;
@@ -515,6 +534,7 @@ void run_scheduler() {
     build_context(pc.idle, stack_top(StackKind::Trap, cpu), stack_top(StackKind::Trap, cpu));
 
     HB_CSR_SET(sie, arch::kSieStie);
+    pc.satp_now = 0;  // unknown after (re)start: the first switch writes it
     pc.tick_armed = false;
     tick_update(pc);
     for (;;) {

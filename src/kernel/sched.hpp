@@ -23,6 +23,7 @@
 #include "lib/ids.hpp"
 #include "lib/result.hpp"
 #include "lib/runqueue.hpp"
+#include "lib/shootdown.hpp"
 
 namespace hb::sched {
 
@@ -46,6 +47,10 @@ struct Task {
     /// leaves it; a free one (chapter 06) goes wherever it is stolen to.
     CpuId home{};
     Mobility mobility = Mobility::Pinned;
+    /// Chapter 06: the address space it runs in (a process's satp; 0 = the
+    /// kernel space) and that space's record of the CPUs it was active on.
+    std::uint64_t satp = 0;
+    ActiveSet* active = nullptr;
     std::atomic<std::uint32_t> state{static_cast<std::uint32_t>(TaskState::Free)};
     Context ctx{};
     void (*entry)(std::uint64_t) = nullptr;
@@ -92,8 +97,14 @@ const char* spawn_error_name(SpawnError e);
 /// offline never strands it); QueueFull / InvalidQos mean the runqueue
 /// refused it; the task is released again, nothing is half-created, and the
 /// caller decides what to do.
+/// The address space a task runs in (chapter 06): a process's satp and its
+/// ActiveSet. The default is the kernel space.
+struct SpawnSpace {
+    std::uint64_t satp = 0;
+    ActiveSet* active = nullptr;
+};
 Result<Task*, SpawnError> spawn(const char* name, void (*entry)(std::uint64_t), std::uint64_t arg, QosClass qos,
-                                CpuId home, Mobility mobility = Mobility::Pinned);
+                                CpuId home, Mobility mobility = Mobility::Pinned, SpawnSpace space = {});
 
 /// Gives up the CPU; the task stays runnable (back of its class).
 void yield();
@@ -195,6 +206,8 @@ struct CpuSched {
     bool tick_armed = false;
     /// Idle is in WFI with no tick armed (other CPUs read it).
     std::atomic<bool> sleeping_tickless{false};
+    /// Chapter 06: the satp this CPU runs with now (0: not set yet).
+    std::uint64_t satp_now = 0;
     /// Another CPU asked this one to go offline.
     std::atomic<bool> offline_requested{false};
     /// Chapter 06. The scheduler loop is running idle (other CPUs read it to

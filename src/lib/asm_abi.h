@@ -52,6 +52,11 @@
 #define HB_SYS_CHECK_CONTEXT 1
 #define HB_SYS_NOP 2
 #define HB_SYS_YIELD 3
+/* Chapter 06: a0 = a user page address; 0 = done, else a ProcError. */
+#define HB_SYS_MAP 4
+#define HB_SYS_UNMAP 5
+/* Chapter 06: a0 = a value the program read; returns 0 = go on, 1 = stop. */
+#define HB_SYS_REPORT 6
 
 /* sstatus bits used by assembly. */
 #define HB_SSTATUS_SPP 0x100

@@ -54,6 +54,7 @@ enum class Fault : std::uint8_t {
     StealPinned,          ///< ch06: pinned tasks are queued as free, so thieves take them
     NoKick,               ///< ch06: queued free work never wakes an idle CPU to steal it
     StealHoldingOwnLock,  ///< ch06: a thief steals while holding its own runqueue lock
+    NoShootdown,          ///< ch06: unmap flushes only its own CPU, no other CPU is shot down
     Count
 };
 
@@ -94,6 +95,7 @@ inline constexpr FaultSpec kFaultSpecs[] = {
     {Fault::StealPinned, "steal-pinned"},
     {Fault::NoKick, "no-kick"},
     {Fault::StealHoldingOwnLock, "steal-holding-own-lock"},
+    {Fault::NoShootdown, "no-shootdown"},
 };
 // [hb:end fault_registry]
 

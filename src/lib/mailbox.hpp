@@ -33,13 +33,15 @@ namespace hb {
 /// chapter 06); adding one means adding it to kKnownIpiReasons too, and the
 /// static_asserts below refuse an enumerator that is not a single new bit.
 enum class IpiReason : std::uint32_t {
-    Resched = 1u << 0,  ///< new work on this CPU's runqueue: run the scheduler
+    Resched = 1u << 0,       ///< new work on this CPU's runqueue: run the scheduler
+    TlbShootdown = 1u << 1,  ///< chapter 06: a request waits in this CPU's shootdown slot
 };
 
 /// Every bit a well-formed mailbox may hold. A drained bit outside this mask
 /// was not written by `post` (which refuses unknown reasons): it is memory
 /// corruption or a forged write, and the kernel panics on it.
-inline constexpr std::uint32_t kKnownIpiReasons = static_cast<std::uint32_t>(IpiReason::Resched);
+inline constexpr std::uint32_t kKnownIpiReasons =
+    static_cast<std::uint32_t>(IpiReason::Resched) | static_cast<std::uint32_t>(IpiReason::TlbShootdown);
 // [hb:end ipi_reason]
 
 constexpr std::uint32_t ipi_reason_bit(IpiReason r) { return static_cast<std::uint32_t>(r); }
@@ -47,13 +49,18 @@ constexpr std::uint32_t ipi_reason_bit(IpiReason r) { return static_cast<std::ui
 constexpr const char* ipi_reason_name(IpiReason r) {
     switch (r) {
     case IpiReason::Resched: return "resched";
+    case IpiReason::TlbShootdown: return "tlb-shootdown";
     }
     return "?";
 }
 
 static_assert(std::has_single_bit(ipi_reason_bit(IpiReason::Resched)), "a reason is one bit");
-static_assert((ipi_reason_bit(IpiReason::Resched) & ~kKnownIpiReasons) == 0,
+static_assert(std::has_single_bit(ipi_reason_bit(IpiReason::TlbShootdown)), "a reason is one bit");
+static_assert((ipi_reason_bit(IpiReason::Resched) & ~kKnownIpiReasons) == 0 &&
+                  (ipi_reason_bit(IpiReason::TlbShootdown) & ~kKnownIpiReasons) == 0,
               "every reason is in the known mask");
+static_assert((ipi_reason_bit(IpiReason::Resched) & ipi_reason_bit(IpiReason::TlbShootdown)) == 0,
+              "reasons are distinct bits");
 
 // [hb:region post_outcome]
 /// What `post` did, and therefore what its caller must do next.

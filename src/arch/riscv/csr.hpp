@@ -83,6 +83,16 @@ inline void write_tp(std::uintptr_t v) { asm volatile("mv tp, %0" ::"r"(v) : "me
 /// page-table entry is removed).
 inline void sfence_vma_all() { asm volatile("sfence.vma zero, zero" ::: "memory"); }
 
+/// Installs an address space on this hart: satp, then drop every cached
+/// translation (no ASIDs, so nothing of the old space may survive).
+inline void install_satp(std::uint64_t value) {
+    HB_CSR_WRITE(satp, value);
+    sfence_vma_all();
+}
+
+/// Drops this hart's cached translations of one page.
+inline void sfence_vma_page(std::uintptr_t va) { asm volatile("sfence.vma %0, zero" ::"r"(va) : "memory"); }
+
 /// A 32-bit store to a device register (not cached, not merged, not elided).
 inline void mmio_write32(std::uintptr_t address, std::uint32_t value) {
     *reinterpret_cast<volatile std::uint32_t*>(address) = value;

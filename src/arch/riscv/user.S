@@ -82,3 +82,66 @@ hb_user_worker:
 5:  li      a7, HB_SYS_EXIT
     ecall
 /* [hb:end user_worker] */
+
+/* Chapter 06. hb_user_mm_probe(a0 = a page of the user window): the map
+ * and unmap system calls and their refusals, then a read of the page it
+ * unmapped, which must fault. Exits with the number of the step that went
+ * wrong (the fault ends it otherwise: run_user returns kUserFaulted). */
+    .section .user.text, "ax"
+    .globl hb_user_mm_probe
+    .balign 4
+hb_user_mm_probe:
+    mv      s0, a0
+    li      a7, HB_SYS_MAP          /* 1: map the page: 0 */
+    mv      a0, s0
+    ecall
+    li      s1, 1
+    bnez    a0, 9f
+    li      t0, 0x5a5a              /* 2: it is ours: write and read back */
+    sd      t0, 0(s0)
+    ld      t1, 0(s0)
+    li      s1, 2
+    bne     t0, t1, 9f
+    li      a7, HB_SYS_MAP          /* 3: a page outside the window: refused */
+    li      a0, 0x1000
+    ecall
+    li      s1, 3
+    beqz    a0, 9f
+    li      a7, HB_SYS_MAP          /* 4: the same page again: refused */
+    mv      a0, s0
+    ecall
+    li      s1, 4
+    beqz    a0, 9f
+    li      a7, HB_SYS_UNMAP        /* 5: a page never mapped: refused */
+    li      t0, 0x2000
+    add     a0, s0, t0
+    ecall
+    li      s1, 5
+    beqz    a0, 9f
+    li      a7, HB_SYS_UNMAP        /* 6: the page: 0 */
+    mv      a0, s0
+    ecall
+    li      s1, 6
+    bnez    a0, 9f
+    ld      t1, 0(s0)               /* 7: must fault: the page is gone */
+    li      s1, 7
+9:  li      a7, HB_SYS_EXIT
+    mv      a0, s1
+    ecall
+
+/* Chapter 06. hb_user_reader(a0 = a page of the user window): reads the
+ * page's first word and reports it, again and again, until the kernel
+ * answers "stop" (1). Once the page is unmapped (and this CPU's TLB
+ * flushed), the read faults and the fault ends the program. */
+    .section .user.text, "ax"
+    .globl hb_user_reader
+    .balign 4
+hb_user_reader:
+    mv      s0, a0
+1:  ld      a0, 0(s0)
+    li      a7, HB_SYS_REPORT
+    ecall
+    beqz    a0, 1b
+    li      a7, HB_SYS_EXIT
+    li      a0, 0
+    ecall
