@@ -302,8 +302,9 @@ void selftest_steal_conservation() {
 // --------------------------------------------------- processes and shootdown
 namespace {
 
-extern "C" void hb_user_mm_probe();
-extern "C" void hb_user_reader();
+// The chapter's user programs (src/user/programs.cpp), entered by run_user.
+extern "C" void hb_user_mm_probe(std::uint64_t page);
+extern "C" void hb_user_reader(std::uint64_t va);
 
 constexpr std::uint64_t kMagicLive = 0x11ee'11ee'11ee'11eeULL;   ///< the page's value while mapped
 constexpr std::uint64_t kMagicFreed = 0xdead'0000'dead'0000ULL;  ///< written into the frame after the unmap
@@ -396,7 +397,7 @@ Readers start_readers(const char* test, CpuSet readers, std::uint64_t va) {
     *reinterpret_cast<volatile std::uint64_t*>(r.frame) = kMagicLive;
     g_reader_stop.store(0, std::memory_order_relaxed);
     g_va = va;
-    g_program = &hb_user_reader;
+    g_program = reinterpret_cast<UserProgram>(&hb_user_reader);
     readers.for_each([&](CpuId c) {
         g_reader[c.raw()].reports.store(0, std::memory_order_relaxed);
         g_reader[c.raw()].last.store(0, std::memory_order_relaxed);
@@ -443,7 +444,7 @@ void selftest_user_mappings() {
     const std::uint64_t va = kUserBase + 0x1000;
     g_refusal_count.store(0, std::memory_order_relaxed);
     g_va = va;
-    g_program = &hb_user_mm_probe;
+    g_program = reinterpret_cast<UserProgram>(&hb_user_mm_probe);
     g_end[cpu.raw()].done.store(0, std::memory_order_relaxed);
     const auto t = sched::spawn("mm-probe", &user_thread, cpu.raw(), QosClass::Normal, cpu, Mobility::Pinned,
                                 proc::space_of(*created.value()));
