@@ -7,6 +7,7 @@
 #include "kernel/hartlocal.hpp"
 #include "kernel/ipi.hpp"
 #include "kernel/panic.hpp"
+#include "kernel/smp.hpp"
 #include "kernel/vm.hpp"
 #include "kernel/wait.hpp"
 
@@ -191,7 +192,12 @@ ProcError unmap_page(Process& p, std::uint64_t va) {
     if (refused != ProcError::None) return refused;
     // 2. This CPU's TLB, then every other CPU the space was active on.
     arch::sfence_vma_page(va);
-    CpuSet targets = p.active.shootdown_targets(self);
+    // An offline CPU is left out: it caches nothing while stopped, and a CPU
+    // that starts again installs its space with a full flush (sched's
+    // switch_space, vm::enable_on_this_hart). One that goes offline after
+    // this snapshot still has the request in its mailbox and serves it when
+    // it comes back (ipi::enable_on_this_hart); the bound below covers that.
+    CpuSet targets = p.active.shootdown_targets(self) & smp::online_mask().snapshot();
     if (HB_FAULT(NoShootdown)) targets = CpuSet{};  // [hb:fault]
     auto made = ShootdownRequest::make(targets, self, ShootdownRange{va, 1});
     HB_ASSERT(made.ok(), "shootdown request: ", shootdown_post_error_name(made.error()));
