@@ -20,11 +20,6 @@ using namespace hb;
 
 namespace {
 
-/// The scheduler's way to wake another CPU: a reschedule IPI. (The outcome
-/// needs no handling here: a refused target is offline or this CPU, and
-/// spawn already checked that the task's CPU is online.)
-void wake_by_ipi(CpuId target) { (void)ipi::resched(target); }
-
 // [hb:region selftest_task]
 void selftest_task(std::uint64_t) {
     const bool smp = boot_info().topology.cpu_count() > 1;
@@ -60,7 +55,7 @@ extern "C" [[noreturn]] void kmain(std::uint64_t hart, std::uintptr_t dtb) {
     vm::enable_on_this_hart();
     ipi::init(boot);                 // probe SBI IPI, the S_SOFT handler
     ipi::enable_on_this_hart();      // sie.SSIE
-    sched::init(boot, {sched::TickPolicy::Tickless, &wake_by_ipi});
+    sched::init(boot, {sched::TickPolicy::Tickless, &ipi::wake});
     ch01::selftest_newtypes(boot);
     ch03::init_selftests(boot);
     ch04::init_selftests(boot);

@@ -157,6 +157,8 @@ ReschedOutcome resched(CpuId target) {
     return o;
 }
 
+void wake(CpuId target) { (void)resched(target); }
+
 CpuSet resched_many(CpuSet targets) {
     CpuSet must_send;
     CpuSet rejected;
@@ -182,6 +184,8 @@ void set_reason_handler(IpiReason reason, ReasonHandler handler) {
 }
 
 void suppress_next_send(CpuId target) { g_suppress_next.store(target.raw() + 1, std::memory_order_relaxed); }
+
+bool cancel_suppression() { return g_suppress_next.exchange(0, std::memory_order_relaxed) != 0; }
 
 ReschedOutcome ring_doorbell(CpuId target) {
     const IpiTargetCheck c = check(target);

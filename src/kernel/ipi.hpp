@@ -74,6 +74,11 @@ inline bool accepted(ReschedOutcome o) {
 /// hart-local block). Never call it with a lock held: it takes the audit
 /// log's lock and makes an SBI call (lock rule 2 panics under a runqueue lock).
 ReschedOutcome resched(CpuId target);
+/// The scheduler's way to wake another CPU (sched::Config::wake_remote): a
+/// resched whose outcome needs no handling there, because a refused target
+/// is offline or the caller itself, and spawn already checked that the
+/// task's CPU is online.
+void wake(CpuId target);
 /// The same for several targets: every accepted target that needs an IPI is
 /// sent to with one SBI call per hart-mask window. Returns the targets that
 /// were refused.
@@ -95,6 +100,10 @@ void set_reason_handler(IpiReason reason, ReasonHandler handler);
 /// mailbox holds it with no interrupt on its way. One-shot, and only for
 /// `target`: a send to any other CPU meanwhile is not affected.
 void suppress_next_send(CpuId target);
+/// Disarms the switch; true when it was still armed, i.e. no post to its
+/// target turned the reason on since suppress_next_send (the post coalesced
+/// into a reason someone else had pending, so nothing was suppressed).
+bool cancel_suppression();
 /// Repairs a suppressed send: rings `target`'s doorbell for the reason that
 /// is already pending (counts requested and sent, like any send).
 ReschedOutcome ring_doorbell(CpuId target);
