@@ -1,5 +1,6 @@
 #include "kernel/process.hpp"
 
+#include <atomic>
 #include <new>
 
 #include "arch/riscv/csr.hpp"
@@ -14,7 +15,12 @@
 namespace hb::proc {
 
 struct Process {
-    bool live = false;
+    bool claimed = false;  ///< the slot is taken (g_table_lock)
+    /// Built and published: set once, after `space` is complete, never
+    /// cleared (processes are not destroyed in this book yet). current()
+    /// reads it without the lock, so it is the release/acquire pair that
+    /// makes `space` visible.
+    std::atomic<bool> live{false};
     ProcessId id{};
     sv39::PageTable* tables = nullptr;
     alignas(sv39::TablePool) unsigned char pool_storage[sizeof(sv39::TablePool)]{};
@@ -88,7 +94,6 @@ const char* proc_error_name(ProcError e) {
     case ProcError::AlreadyMapped: return "already-mapped";
     case ProcError::NotMapped: return "not-mapped";
     case ProcError::NotOwned: return "not-owned";
-    case ProcError::ShootdownFailed: return "shootdown-failed";
     }
     return "?";
 }
@@ -106,10 +111,10 @@ Result<Process*, ProcError> create() {
     {
         LockGuard guard(g_table_lock);
         for (std::uint32_t i = 0; i < kMaxProcesses && p == nullptr; ++i) {
-            if (!g_processes[i].live) {
+            if (!g_processes[i].claimed) {
                 p = &g_processes[i];
                 index = i;
-                p->live = true;
+                p->claimed = true;
             }
         }
     }
@@ -117,11 +122,16 @@ Result<Process*, ProcError> create() {
     p->id = ProcessId(index + 1);  // 0 is nobody
     auto* pool = new (p->pool_storage) sv39::TablePool(g_tables[index], kTablesPerProcess);
     p->space = new (p->space_storage) sv39::AddressSpace(*pool);
-    if (!p->space->ok()) return R::failure(ProcError::OutOfTables);
+    if (!p->space->ok()) {
+        LockGuard guard(g_table_lock);
+        p->claimed = false;  // the slot goes back: a failed create leaves nothing behind
+        return R::failure(ProcError::OutOfTables);
+    }
     // Every root slot the kernel uses points at the kernel's own tables;
     // slot 1, the user window, stays the process's own.
     const sv39::MapError e = p->space->share_root_slots(vm::kernel_space(), 0, sv39::kEntries);
     HB_ASSERT(e == sv39::MapError::None, "sharing the kernel's root slots: ", sv39::map_error_name(e));
+    p->live.store(true, std::memory_order_release);
     return R::success(p);
 }
 // [hb:end create]
@@ -133,7 +143,7 @@ Process* current() {
     const sched::Task* t = sched::current_task();
     if (t == nullptr || t->satp == 0) return nullptr;
     for (Process& p : g_processes) {
-        if (p.live && p.space->satp() == t->satp) return &p;
+        if (p.live.load(std::memory_order_acquire) && p.space->satp() == t->satp) return &p;
     }
     return nullptr;
 }
@@ -158,7 +168,11 @@ Result<std::uintptr_t, ProcError> map_page(Process& p, std::uint64_t va) {
     if (!o.ok()) {
         const FrameError back = g_pool.with([&](auto& pool) { return pool.release(p.id, claimed.value()); });
         HB_ASSERT(back == FrameError::None, "returning an unmapped frame: ", frame_error_name(back));
-        return R::failure(o.map == sv39::MapError::AlreadyMapped ? ProcError::AlreadyMapped : ProcError::OutsideWindow);
+        switch (o.map) {
+        case sv39::MapError::AlreadyMapped: return R::failure(ProcError::AlreadyMapped);
+        case sv39::MapError::OutOfTables: return R::failure(ProcError::OutOfTables);
+        default: return R::failure(ProcError::OutsideWindow);  // the window, the flags, a shared slot: not this va
+        }
     }
     return R::success(pa);
 }
@@ -192,11 +206,13 @@ ProcError unmap_page(Process& p, std::uint64_t va) {
     if (refused != ProcError::None) return refused;
     // 2. This CPU's TLB, then every other CPU the space was active on.
     arch::sfence_vma_page(va);
-    // An offline CPU is left out: it caches nothing while stopped, and a CPU
+    // An offline CPU is left out: it runs nothing while stopped (it clears
+    // its online bit from its scheduler loop, with no task on it), and a CPU
     // that starts again installs its space with a full flush (sched's
     // switch_space, vm::enable_on_this_hart). One that goes offline after
-    // this snapshot still has the request in its mailbox and serves it when
-    // it comes back (ipi::enable_on_this_hart); the bound below covers that.
+    // this snapshot is excused the same way while we wait (its IPI may be
+    // refused, or land after it stopped); its slot keeps the request, which
+    // it serves, late and harmlessly, when it comes back.
     CpuSet targets = p.active.shootdown_targets(self) & smp::online_mask().snapshot();
     if (HB_FAULT(NoShootdown)) targets = CpuSet{};  // [hb:fault]
     auto made = ShootdownRequest::make(targets, self, ShootdownRange{va, 1});
@@ -205,9 +221,11 @@ ProcError unmap_page(Process& p, std::uint64_t va) {
     const std::uint64_t t0 = now_ticks();
     const std::uint64_t deadline = t0 + us_to_ticks(kShootdownTimeoutUs);
     const ShootdownWait w = run_shootdown(
-        g_board, request, [](CpuSet posted) { (void)ipi::send(posted, IpiReason::TlbShootdown); },
+        g_board, request,
+        [&](CpuSet posted) { request.excuse(ipi::send(posted, IpiReason::TlbShootdown)); },  // refused: offline now
         [&] {
             serve_own_slot();  // a crossing shootdown may wait on this CPU
+            request.excuse(CpuSet::from_bits(request.targets().bits() & ~smp::online_mask().snapshot().bits()));
             arch::cpu_relax();
             return now_ticks() < deadline;
         });

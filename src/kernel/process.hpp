@@ -24,7 +24,8 @@
 namespace hb::proc {
 
 /// Processes at once, and table pages per process (a root, the window's
-/// level-1 table and level-0 tables for 6 MiB of scattered user pages).
+/// level-1 table and six level-0 tables, each covering one 2 MiB stretch
+/// of the window that holds mapped pages).
 inline constexpr std::uint32_t kMaxProcesses = 4;
 inline constexpr std::size_t kTablesPerProcess = 8;
 /// User frames for all processes: 1 MiB.
@@ -35,13 +36,13 @@ struct Process;
 enum class ProcError : std::uint32_t {
     None,
     NoFreeProcess,   ///< the process table is full
-    OutOfTables,     ///< building the root failed
+    OutOfTables,     ///< no table page left (building the root, or a map in a new 2 MiB stretch)
     OutsideWindow,   ///< the address is not a page of [kUserBase, kUserLimit)
     NoFrame,         ///< the frame pool is empty
     AlreadyMapped,   ///< map: the page is mapped already
     NotMapped,       ///< unmap: nothing mapped there
     NotOwned,        ///< the page's frame belongs to another process
-    ShootdownFailed, ///< unused: a shootdown that cannot finish panics with its evidence
+    // No ShootdownFailed: a shootdown that cannot finish panics with its evidence.
 };
 const char* proc_error_name(ProcError e);
 

@@ -385,10 +385,17 @@ public:
         return now;
     }
 
+    /// Stops waiting for `cpus`: they leave the targets, posted or not. For
+    /// a target that cannot hold the translation any more (the kernel's
+    /// case: a CPU that went offline runs nothing until it starts again,
+    /// and starting flushes its whole TLB). A posted slot keeps its request
+    /// and its owner serves it late, harmlessly; nothing it reads lives here.
+    void excuse(CpuSet cpus) { m_targets = CpuSet::from_bits(m_targets.bits() & ~cpus.bits()); }
+
     /// Targets that have not acked yet, posted or not.
     [[nodiscard]] CpuSet unacked(const ShootdownBoard& board) const {
         CpuSet waiting = unposted();
-        m_posted.for_each([&](CpuId cpu) {
+        (m_posted & m_targets).for_each([&](CpuId cpu) {
             if (!board.slot(cpu).acked(m_generation[cpu.raw()])) waiting = waiting.with(cpu);
         });
         return waiting;

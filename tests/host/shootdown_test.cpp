@@ -269,6 +269,34 @@ TEST(ShootdownRequest, ABusyTargetStaysPendingWhileTheOthersProceed) {
     EXPECT_EQ(log.ranges.back(), (ShootdownRange{0x40000000, 1}));
 }
 
+// A target that went offline after it was posted to: the kernel excuses it
+// (it flushes everything when it starts again). The request completes
+// without its ack, only its own targets count, and the posted slot still
+// holds the request for its owner to serve late.
+TEST(ShootdownRequest, AnExcusedTargetNoLongerHoldsTheRequestUp) {
+    ShootdownBoard board;
+    FlushLog log;
+    ShootdownRequest req = ShootdownRequest::make(set_of({0, 2, 3}), CpuId(1), {0x40000000, 1}).value();
+    EXPECT_EQ(req.post_pending(board), set_of({0, 2, 3}));
+    ASSERT_EQ(board.slot(CpuId(0)).service(log.fn()), ShootdownService::Flushed);
+    EXPECT_EQ(req.unacked(board), set_of({2, 3}));
+    req.excuse(set_of({3}));
+    EXPECT_EQ(req.targets(), set_of({0, 2}));
+    EXPECT_EQ(req.unacked(board), set_of({2})) << "an excused target is not waited for";
+    EXPECT_FALSE(req.complete(board)) << "excusing one target excuses no other";
+    ASSERT_EQ(board.slot(CpuId(2)).service(log.fn()), ShootdownService::Flushed);
+    EXPECT_TRUE(req.complete(board));
+    EXPECT_EQ(board.slot(CpuId(3)).peek().phase, SlotPhase::Posted) << "the excused slot keeps its request";
+    ASSERT_EQ(board.slot(CpuId(3)).service(log.fn()), ShootdownService::Flushed) << "and its owner serves it late";
+    // Excusing an unposted (Busy) target: it is neither posted nor waited for.
+    ASSERT_TRUE(board.slot(CpuId(2)).try_post({0x40100000, 1}).ok());
+    ShootdownRequest busy = ShootdownRequest::make(set_of({2}), CpuId(1), {0x40000000, 1}).value();
+    EXPECT_EQ(busy.post_pending(board), CpuSet{});
+    busy.excuse(set_of({2}));
+    EXPECT_TRUE(busy.unposted().empty());
+    EXPECT_TRUE(busy.complete(board));
+}
+
 // Two CPUs shooting down at once target each other. Each one's request can
 // only complete if the *other* serves its slot while it waits: the rule
 // run_shootdown's wait() callback carries.
