@@ -41,5 +41,7 @@ void selftest_tlb_shootdown();
 /// flush suppressed in this boot: the reader goes on reading the freed frame
 /// through its stale translation, so the test above can see the bug.
 void selftest_tlb_shootdown_counterfactual();
+/// Prints the shootdown round trip (unmap to the last ack): a benchmark.
+void measure();
 
 }  // namespace hb::ch06

@@ -246,6 +246,9 @@ void wake(CpuId target, Mobility mobility) {
         CpuSched& pc = percpu(self).sched;
         if (pc.current != nullptr) tick_update(pc);
     }
+    // The task is queued (its lock released); only now look at who idles.
+    // Pairs with the fence in the scheduler loop: see there.
+    std::atomic_thread_fence(std::memory_order_seq_cst);
     const bool busy = !percpu(target).sched.in_idle.load(std::memory_order_relaxed);
     if (HB_FAULT(NoKick)) return;  // [hb:fault]
     if (g_config.steal && mobility == Mobility::Free && busy) kick_idle(self, target);
@@ -543,8 +546,15 @@ void run_scheduler() {
         Task* t = &pc.idle;
         if (pc.rq.pick_next(next)) {
             t = task_by_id(next.task);
-        } else if (g_config.steal && try_steal(pc, cpu) && pc.rq.pick_next(next)) {
-            t = task_by_id(next.task);  // about to go idle: stole instead
+        } else if (g_config.steal) {
+            // About to go idle. Say so *before* the last look at the other
+            // queues: a CPU that queues free work after that look sees the
+            // flag and kicks this one (wake), and one that queued before it
+            // is found by the look. The fences order each side's store
+            // before its load (the store-buffering pattern of the kick).
+            pc.in_idle.store(true, std::memory_order_relaxed);
+            std::atomic_thread_fence(std::memory_order_seq_cst);
+            if (try_steal(pc, cpu) && pc.rq.pick_next(next)) t = task_by_id(next.task);
         }
         // Tick while someone else waits here; the idle task decides for itself.
         if (t != &pc.idle) tick_update(pc);

@@ -295,12 +295,23 @@ using RunQueue = BasicRunQueue<>;
 //     own lock, a wait queue's lock) are taken *before* it, never after:
 //         task/wait-queue lock  ->  one runqueue lock  ->  (nothing)
 //         console lock          ->  (nothing)
+//     The other kernel locks, all leaves but one, as of chapter 06:
+//         task-table lock       ->  (nothing)   spawn's claim of a free slot
+//         audit-log lock        ->  (nothing)   taken by every IPI send, so
+//                                               no send under a runqueue lock
+//         address-space lock    ->  frame-pool lock  ->  (nothing)
+//     The address-space lock (kernel/process.cpp) guards one process's page
+//     tables while an unmap clears a PTE; it is released before the TLB
+//     shootdown's wait, which sends IPIs and serves this CPU's own slot, and
+//     the frame goes back to the pool only after every ack.
 //  4. In the kernel, `Lock` must also disable interrupts on the local hart
 //     while held: otherwise a timer tick could preempt a task that holds the
 //     lock, and the scheduler loop on this same hart, which takes the lock
 //     for pick_next, would spin on it forever.
-//  5. Every operation under the lock is O(kQosClassCount), so a CPU spinning
-//     on a runqueue lock waits at most a few short critical sections.
+//  5. Every operation under the lock is O(kQosClassCount), a steal
+//     O(kQosClassCount + kStealMax), so a CPU spinning on a runqueue lock
+//     waits at most a few short critical sections. (One exception, once per
+//     offline: a CPU going offline empties its whole queue in one section.)
 //  6. No lock of any kind is held across a context switch (a yield, a
 //     preemption, the scheduler switching to a task): the next code to run
 //     on this hart would inherit a lock it did not take, with interrupts off.
