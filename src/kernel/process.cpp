@@ -246,6 +246,8 @@ ProcError unmap_page(Process& p, std::uint64_t va) {
 
 void suppress_next_flush(CpuId cpu) { g_suppress_flush.store(cpu.raw() + 1, std::memory_order_relaxed); }
 
+bool shootdown_pending(CpuId cpu) { return g_board.slot(cpu).peek().phase == SlotPhase::Posted; }
+
 Stats stats() {
     return {g_shootdowns.load(std::memory_order_relaxed), g_targets.load(std::memory_order_relaxed),
             g_suppressed.load(std::memory_order_relaxed), g_last_rt_ns.load(std::memory_order_relaxed)};

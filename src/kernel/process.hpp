@@ -77,6 +77,9 @@ struct Stats {
     std::uint64_t last_round_trip_ns;
 };
 Stats stats();
+/// Is a shootdown request posted to `cpu` and not yet served? (A look for
+/// the final invariants: at rest, none may be.)
+bool shootdown_pending(CpuId cpu);
 
 /// The process whose space this task runs in, or null (for system calls).
 Process* current();
