@@ -8,7 +8,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CHAPTERS := $(notdir $(wildcard chapters/[0-9][0-9]-*))
 NUMS := $(foreach c,$(CHAPTERS),$(firstword $(subst -, ,$(c))))
 
-.PHONY: help deps configure build test book clean
+.PHONY: help deps configure build test book mutants clean
 
 help: ## list every target with one line each
 	@echo "Hartbook make targets:"
@@ -34,6 +34,10 @@ test: build ## host GoogleTest suites + every chapter's QEMU gates (ctest)
 
 book: build ## run every chapter gate, then render build/book/html/index.html
 	@$(CMAKE) --build $(BUILD) --target book
+
+mutants: build ## run every chapter's mutation gates, then print the table (tools/mutants.py; JSON in build/logs/mutants.json)
+	@$(CTEST) --test-dir $(BUILD) -R 'gate-[0-9]+-mutation-' -j $(JOBS) >/dev/null || true
+	@python3 tools/mutants.py --build $(BUILD)
 
 clean: ## remove the build tree
 	rm -rf $(BUILD)

@@ -158,6 +158,22 @@ hb_add_gate(NAME gate-${hb_latest_nn}-smp4-misdirected CHAPTER ${HB_LATEST_CHAPT
 hb_add_gate(NAME gate-${hb_latest_nn}-sifive-u CHAPTER ${HB_LATEST_CHAPTER} SMP 3 REQUIRE_SMP
             MACHINE sifive_u)
 
+# The seed's two proof commands, verbatim (no CHAPTER: the latest chapter;
+# RUN_UNTIL_MARKER=1: the verdict comes at the last marker, the kernel need
+# not power off by itself), as CTest runs them. Only HB_NO_BUILD (the build
+# is this one), BUILD_DIR and LOG_SUFFIX (their logs must not overwrite the
+# gate-NN-smp1/2 logs) are added; CHAPTER is cleared so a caller's
+# environment cannot pick another chapter. The book shows these transcripts.
+foreach(seed IN ITEMS "2;SMP=2;REQUIRE_SMP=1" "1;SMP=1")
+  list(GET seed 0 seed_smp)
+  list(SUBLIST seed 1 -1 seed_env)
+  add_test(NAME seed-proof-smp${seed_smp}
+           COMMAND ${CMAKE_COMMAND} -E env --unset=CHAPTER --unset=REQUIRE_SMP ${seed_env} RUN_UNTIL_MARKER=1 RUN_TIMEOUT=90s
+                   HB_NO_BUILD=1 BUILD_DIR=${CMAKE_BINARY_DIR} LOG_SUFFIX=seed
+                   ${CMAKE_SOURCE_DIR}/scripts/qemu-test.sh)
+  set_tests_properties(seed-proof-smp${seed_smp} PROPERTIES LABELS qemu PROCESSORS ${seed_smp} TIMEOUT 120)
+endforeach()
+
 # `cmake --build build --target gates`: every QEMU gate; the book depends on it.
 add_custom_target(gates
   COMMAND ${CMAKE_CTEST_COMMAND} -L qemu --output-on-failure -j ${HB_HOST_CORES}

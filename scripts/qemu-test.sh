@@ -19,6 +19,8 @@
 #   KERNEL_ARGS         kernel command line, e.g. fault=skip-hart-start (mutation
 #                       tests) or maxcpus=2
 #   ACCEL               single (one host thread for all harts) or multi
+#   MEMORY=256M         guest RAM (64M..16G, e.g. 128M or 2G; run-qemu-rv64.sh
+#                       checks it); give LOG_SUFFIX too to keep its logs apart
 #   EXPECT_FAIL         regex: this run must FAIL with a verdict matching it
 #                       (mutation check); then an expected failure exits 0
 #   QEMU                QEMU binary (default qemu-system-riscv64)

@@ -4,6 +4,7 @@
 # usage: run-qemu-rv64.sh --chapter NN|NN-slug --smp N [--gdb] [--append "ARGS"]
 #                         [--accel single|multi] [--machine virt|sifive_u]
 #                         [--kernel ELF] [--serial-log FILE] [--print-cmd]
+#                         [--memory SIZE]
 #
 #   --chapter       which chapter kernel: build/chapters/<NN-slug>/kernel.elf
 #   --smp N         number of harts given to QEMU: 1..32 on virt (the kernel
@@ -17,6 +18,7 @@
 #   --kernel ELF    boot this file instead of the chapter's kernel.elf
 #   --serial-log F  harness mode: no display, no monitor, serial output to F
 #   --print-cmd     print the QEMU command line and exit
+#   --memory SIZE   guest RAM, e.g. 128M or 2G (default 256M; env MEMORY too)
 #
 # Environment: QEMU (binary, default qemu-system-riscv64), BUILD_DIR (default
 # build), CHAPTERS_DIR (default chapters), GDB_PORT (default: first free from 1234),
@@ -31,9 +33,9 @@ BUILD_DIR="${BUILD_DIR:-$ROOT/build}"
 CHAPTERS_DIR="${CHAPTERS_DIR:-$ROOT/chapters}"
 
 die() { echo "run-qemu: $2" >&2; exit "$1"; }
-usage() { sed -n '4,24p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit "$1"; }
+usage() { sed -n '4,26p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit "$1"; }
 
-chapter="" smp="" gdb=0 append="" accel="" machine="virt" kernel="" serial_log="" print_cmd=0
+chapter="" smp="" gdb=0 append="" accel="" machine="virt" kernel="" serial_log="" print_cmd=0 memory="${MEMORY:-256M}"
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --chapter)    chapter="${2:?}"; shift 2 ;;
@@ -45,12 +47,19 @@ while [[ $# -gt 0 ]]; do
     --kernel)     kernel="${2:?}"; shift 2 ;;
     --serial-log) serial_log="${2:?}"; shift 2 ;;
     --print-cmd)  print_cmd=1; shift ;;
+    --memory)     memory="${2:?}"; shift 2 ;;
     -h|--help)    usage 0 ;;
     *)            echo "run-qemu: unknown option '$1'" >&2; usage 2 >&2 ;;
   esac
 done
 
 [[ -n "$smp" ]] || die 2 "give --smp N"
+# 64 MiB .. 16 GiB: the kernel image, its stacks and page tables live in the
+# first megabytes; QEMU virt puts RAM at 0x80000000.
+[[ "$memory" =~ ^([0-9]+)([MG])$ ]] || die 2 "--memory must look like 128M or 2G, got '$memory'"
+mem_mib="${BASH_REMATCH[1]}"
+[[ "${BASH_REMATCH[2]}" == G ]] && mem_mib=$((mem_mib * 1024))
+(( mem_mib >= 64 && mem_mib <= 16384 )) || die 2 "--memory must be between 64M and 16G, got '$memory'"
 [[ -n "$chapter" || -n "$kernel" ]] || die 2 "give --chapter or --kernel"
 # hb-ladder checks the options (the same rules as scripts/qemu-test.sh) and
 # resolves `--chapter 05` to the one folder chapters/05-*.
@@ -73,7 +82,7 @@ command -v "$QEMU" >/dev/null 2>&1 || die 3 "$QEMU not found; run scripts/instal
 # -no-reboot: a guest reset ends QEMU instead of booting the kernel again.
 # On sifive_u that is how the kernel powers off: the board has no power-off
 # device, only a GPIO wired to reset (src/kernel/power.cpp).
-cmd=("$QEMU" -machine "$machine" -bios default -m 256M -smp "$smp" -kernel "$kernel"
+cmd=("$QEMU" -machine "$machine" -bios default -m "$memory" -smp "$smp" -kernel "$kernel"
      -global virtio-mmio.force-legacy=false -no-reboot)
 [[ -n "$append" ]] && cmd+=(-append "$append")
 # Multi-threaded TCG (one host thread per hart) is asked for explicitly:

@@ -1,6 +1,6 @@
 """Hartbook's Sphinx extension: the book quotes the tree, it never copies it.
 
-Three directives, all of which fail the build when what they quote is missing:
+Four directives, all of which fail the build when what they quote is missing:
 
 ``.. hb-code:: <path from repo root> <region>``
     Quotes the lines between ``[hb:region <region>]`` and ``[hb:end <region>]``
@@ -22,6 +22,11 @@ Three directives, all of which fail the build when what they quote is missing:
     Includes the serial transcript that the gating run captured in
     ``<build>/logs/<folder>-smp<N>/uart.log`` from the ``Hartbook chapter``
     banner on, and the gate's verdict line, which must say PASS.
+
+``.. hb-mutants::``
+    Every ``chapters/*/mutations`` line with the verdict its gate wrote in this
+    build (read by ``tools/mutants.py``, which ``make mutants`` runs too); a
+    mutation that was not caught fails the build.
 
 The build directory is ``$HARTBOOK_BUILD_DIR`` if set (CMake sets it), else the
 ``hartbook_build_dir`` config value, else ``<repo>/build``.
@@ -457,6 +462,67 @@ class HbTranscript(HbDirective):
 
 
 # --------------------------------------------------------------------------
+# hb-mutants
+
+
+def load_mutants_module(root: Path):
+    """tools/mutants.py, the one reader of mutation lines and their verdicts
+    (``make mutants`` prints the same rows)."""
+    import importlib.util
+
+    path = root / "tools" / "mutants.py"
+    spec = importlib.util.spec_from_file_location("hartbook_mutants", path)
+    if spec is None or spec.loader is None:
+        raise HartbookError(f"cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+class HbMutants(HbDirective):
+    """``.. hb-mutants::`` renders every chapter's mutation lines with the
+    verdict its gate produced in this build. Every one must have been caught
+    (the gate's run failed, for the stated reason), or the book fails."""
+
+    has_content = False
+    option_spec = {"caption": directives.unchanged_required}
+
+    def run(self):
+        root = repo_root(self.app)
+        try:
+            mutants = load_mutants_module(root)
+            rows = mutants.judge(root, build_dir(self.app))
+        except Exception as e:  # a bad mutations line, an unloadable tool
+            return self.fail(str(e))
+        for mfile in (root / "chapters").glob("[0-9][0-9]-*/mutations"):
+            self.depend(mfile)
+        bad = [r for r in rows if r.status != "caught"]
+        if bad:
+            return self.fail(
+                "mutations not caught in this build: "
+                + ", ".join(f"{r.gate} ({r.status}: {r.verdict or 'no verdict'})" for r in bad)
+            )
+        table = nodes.table(classes=["hb-mutants", "colwidths-given"])
+        title = self.options.get("caption") or f"Every mutation line of every chapter, and what its gate said ({len(rows)} of {len(rows)} caught)"
+        table += nodes.title(title, title)
+        group = nodes.tgroup(cols=4)
+        table += group
+        for width in (16, 30, 54, 10):
+            group += nodes.colspec(colwidth=width)
+        head = nodes.thead()
+        group += head
+        head += HbLadder._row(["Gate (harts)", "What the fault breaks", "The failing verdict", "Caught"], header=True)
+        body = nodes.tbody()
+        group += body
+        for r in rows:
+            verdict = r.verdict
+            if len(verdict) > 220:
+                verdict = verdict[:217] + "..."
+            body += HbLadder._row([f"{r.gate} ({r.smp})", r.breaks, verdict, "yes"], code_col=2)
+        return [table]
+
+
+# --------------------------------------------------------------------------
 # Failure bookkeeping across incremental builds
 
 
@@ -498,6 +564,7 @@ def setup(app):
     app.add_directive("hb-code", HbCode)
     app.add_directive("hb-ladder", HbLadder)
     app.add_directive("hb-transcript", HbTranscript)
+    app.add_directive("hb-mutants", HbMutants)
     app.connect("env-purge-doc", purge_doc)
     app.connect("env-merge-info", merge_info)
     app.connect("build-finished", check_failures)
