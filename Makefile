@@ -8,7 +8,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CHAPTERS := $(notdir $(wildcard chapters/[0-9][0-9]-*))
 NUMS := $(foreach c,$(CHAPTERS),$(firstword $(subst -, ,$(c))))
 
-.PHONY: help deps configure build test book mutants clean
+.PHONY: help deps configure build test book mutants run-smp-process-scale run-thread-scale clean
 
 help: ## list every target with one line each
 	@echo "Hartbook make targets:"
@@ -38,6 +38,12 @@ book: build ## run every chapter gate, then render build/book/html/index.html
 mutants: build ## run every chapter's mutation gates, then print the table (tools/mutants.py; JSON in build/logs/mutants.json)
 	@$(CTEST) --test-dir $(BUILD) -R 'gate-[0-9]+-mutation-' -j $(JOBS) >/dev/null || true
 	@python3 tools/mutants.py --build $(BUILD)
+
+run-smp-process-scale: build ## chapter 07: worker processes at -smp 1, 2, 4 vs the bare-hart limit (ROUNDS=5; needs a quiet host)
+	@python3 tools/scale.py --mode process --build $(BUILD)
+
+run-thread-scale: build ## chapter 07: sibling threads of one process at -smp 1, 2, 4 vs the limit (ROUNDS=5)
+	@python3 tools/scale.py --mode thread --build $(BUILD)
 
 clean: ## remove the build tree
 	rm -rf $(BUILD)

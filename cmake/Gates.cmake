@@ -174,6 +174,17 @@ foreach(seed IN ITEMS "2;SMP=2;REQUIRE_SMP=1" "1;SMP=1")
   set_tests_properties(seed-proof-smp${seed_smp} PROPERTIES LABELS qemu PROCESSORS ${seed_smp} TIMEOUT 120)
 endforeach()
 
+# Chapter 07's scaling demos, judged for correctness, not speed (the speed is
+# `make run-smp-process-scale` / `run-thread-scale`, on a quiet host): each
+# mode verifies its checksum at SMP=2, the thread mode its stale-handle
+# refusal, and a serialized thread run must be refused.
+foreach(scale_case IN ITEMS process thread limit serial too-many)
+  add_test(NAME scale-07-${scale_case}
+           COMMAND ${CMAKE_COMMAND} -E env BUILD_DIR=${CMAKE_BINARY_DIR} SMP=2
+                   ${CMAKE_SOURCE_DIR}/tests/harness/scale-gate.sh ${scale_case})
+  set_tests_properties(scale-07-${scale_case} PROPERTIES LABELS qemu PROCESSORS 2 TIMEOUT 320)
+endforeach()
+
 # `cmake --build build --target gates`: every QEMU gate; the book depends on it.
 add_custom_target(gates
   COMMAND ${CMAKE_CTEST_COMMAND} -L qemu --output-on-failure -j ${HB_HOST_CORES}

@@ -11,6 +11,7 @@
 #include "kernel/trap.hpp"
 #include "kernel/wait.hpp"
 #include "lib/percpu_layout.hpp"
+#include "lib/primes.hpp"
 
 extern "C" void hb_user_worker();
 
@@ -195,30 +196,13 @@ void pingpong(std::uint64_t) {
 }
 
 // [hb:region primes]
-// The scaling workload (the seed's): count primes in [2, 3,000,000) in
-// blocks of 10,000 dealt round-robin to one task per CPU.
-constexpr std::uint64_t kPrimeLimit = 3'000'000;
-constexpr std::uint64_t kPrimeBlock = 10'000;
-constexpr std::uint64_t kPrimeCount = 216'816;  // pi(3,000,000)
+// The scaling workload (the seed's, lib/primes.hpp): count primes in
+// [2, 3,000,000) in blocks of 10,000 dealt round-robin to one task per CPU.
 constinit std::atomic<std::uint64_t> g_prime_total{0};
 constinit std::atomic<std::uint32_t> g_prime_done{0};
 
-bool is_prime(std::uint64_t n) {
-    if (n < 2) return false;
-    if (n % 2 == 0) return n == 2;
-    for (std::uint64_t d = 3; d * d <= n; d += 2) {
-        if (n % d == 0) return false;
-    }
-    return true;
-}
-
 void prime_worker(std::uint64_t idx) {
-    const std::uint64_t stride = cpu_count();
-    std::uint64_t count = 0;
-    for (std::uint64_t block = idx; block * kPrimeBlock < kPrimeLimit; block += stride) {
-        const std::uint64_t end = (block + 1) * kPrimeBlock < kPrimeLimit ? (block + 1) * kPrimeBlock : kPrimeLimit;
-        for (std::uint64_t n = block * kPrimeBlock; n < end; ++n) count += is_prime(n) ? 1 : 0;
-    }
+    const std::uint64_t count = primes::count_share(idx, cpu_count());
     g_prime_total.fetch_add(count, std::memory_order_relaxed);
     g_prime_done.fetch_add(1, std::memory_order_release);
 }
@@ -427,7 +411,7 @@ void measure() {
     const std::uint64_t total = g_prime_total.load();
     std::uint64_t ticks = 0;  // timer ticks taken by all CPUs, selftests' included
     for (std::uint32_t c = 0; c < n; ++c) ticks += sched::stats(CpuId(c)).ticks - ticks0[c];
-    console::println("KINIT: bench primes: cpus=", n, " count=", total, total == kPrimeCount ? " (correct)" : " (WRONG)",
+    console::println("KINIT: bench primes: cpus=", n, " count=", total, total == primes::kExpected ? " (correct)" : " (WRONG)",
                      " ticks=", ticks, " us=", us);
 }
 

@@ -9,6 +9,7 @@
 #include "04-runqueues/selftests_proofs.hpp"
 #include "05-ipis/selftests.hpp"
 #include "06-stealing/selftests.hpp"
+#include "07-proofs/selftests_scale.hpp"
 #include "07-proofs/selftests.hpp"
 #include "kernel/boot.hpp"
 #include "kernel/ipi.hpp"
@@ -56,7 +57,8 @@ void selftest_task(std::uint64_t) {
     ch04::measure();
     ch05::measure();
     ch06::measure();
-    // Chapter 07: the whole boot, at rest.
+    // Chapter 07: threads' handles, then the whole boot, at rest.
+    ch07::selftest_thread_handles();
     ch07::check_smp_invariants();
     power_off(ExitStatus::Success);
 }
@@ -81,12 +83,19 @@ extern "C" [[noreturn]] void kmain(std::uint64_t hart, std::uintptr_t dtb) {
     ch05::init_selftests(boot);
     ch06::init_selftests(boot);
     ch07::init_selftests(boot);
+    const ch07::ScaleMode scale = ch07::scale_mode(boot.args);  // a scaling demo instead of the proofs?
     const CpuSet started = smp::start_secondaries(boot);  // each runs kmain_secondary
+    if (scale == ch07::ScaleMode::Limit) ch07::run_limit(started);  // bare harts, no scheduler
     if (started.count() > 1) ch02::selftest_smp_online(boot, started);
     ch02::selftest_reject_foreign_online(boot);
     ch03::selftest_this_cpu(CpuId(0));
     ch03::check_reports(boot);
     ch04::selftest_reject_enqueue_full();
+    if (scale != ch07::ScaleMode::Off) {  // scale=process|thread: the demo's parent task
+        const auto parent = sched::spawn("scale", &ch07::scale_task, 0, QosClass::Background, CpuId(0));
+        selftest::check(parent.ok(), "scale", "spawn the parent task: ", sched::spawn_error_name(parent.error()));
+        sched::run_scheduler();
+    }
     const auto task = sched::spawn("selftests", &selftest_task, 0, QosClass::Background, CpuId(0));
     selftest::check(task.ok(), "qos order", "spawn the selftest task: ", sched::spawn_error_name(task.error()));
     ch04::spawn_qos_probes();
@@ -99,6 +108,7 @@ void hb::kmain_secondary(CpuId cpu) {
     vm::enable_on_this_hart();
     trap::install_on_this_hart();
     ipi::enable_on_this_hart();
+    ch07::limit_on_secondary(cpu);   // scale=limit: compute this hart's share, never return
     if (smp::online_count(cpu) == 1) ch03::selftest_this_cpu(cpu);  // once per boot
     sched::run_scheduler();
 }

@@ -26,7 +26,7 @@ namespace hb::proc {
 /// Processes at once, and table pages per process (a root, the window's
 /// level-1 table and six level-0 tables, each covering one 2 MiB stretch
 /// of the window that holds mapped pages).
-inline constexpr std::uint32_t kMaxProcesses = 4;
+inline constexpr std::uint32_t kMaxProcesses = 8;
 inline constexpr std::size_t kTablesPerProcess = 8;
 /// User frames for all processes: 1 MiB.
 inline constexpr std::uint32_t kUserFrames = 256;

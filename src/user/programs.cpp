@@ -2,6 +2,7 @@
 // address space, on the calling task's user stack, with a0 = their argument
 // (trap::run_user). See arch/riscv/user_syscall.hpp for what they may use.
 #include "arch/riscv/user_syscall.hpp"
+#include "lib/primes.hpp"
 
 using namespace hb::user;
 
@@ -32,3 +33,13 @@ HB_USER_PROGRAM void hb_user_mm_probe(std::uint64_t page) {
     exit(7);
 }
 // [hb:end user_mm_probe]
+
+// [hb:region user_primes]
+/// Chapter 07's scaling worker: counts the primes of its share of
+/// [2, 3,000,000) and exits with the count, which the parent sums and checks.
+/// a0 = (worker index << 32) | workers. The timed section is the whole
+/// program: no system call and no output until the EXIT that ends it.
+HB_USER_PROGRAM void hb_user_primes(std::uint64_t arg) {
+    exit(hb::primes::count_share(arg >> 32, arg & 0xffff'ffffULL));
+}
+// [hb:end user_primes]
