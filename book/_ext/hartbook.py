@@ -1,6 +1,6 @@
 """Hartbook's Sphinx extension: the book quotes the tree, it never copies it.
 
-Four directives, all of which fail the build when what they quote is missing:
+Five directives, all of which fail the build when what they quote is missing:
 
 ``.. hb-code:: <path from repo root> <region>``
     Quotes the lines between ``[hb:region <region>]`` and ``[hb:end <region>]``
@@ -27,6 +27,12 @@ Four directives, all of which fail the build when what they quote is missing:
     Every ``chapters/*/mutations`` line with the verdict its gate wrote in this
     build (read by ``tools/mutants.py``, which ``make mutants`` runs too); a
     mutation that was not caught fails the build.
+
+``.. hb-scaling:: <mode> [<mode>]``
+    The scaling figure: the speedup plot (SVG, with the ideal line and the
+    bare-hart limit) and a table of medians, drawn by ``tools/scale.py`` from
+    the JSON summaries that the book target's own run wrote to
+    ``<build>/figures/scale-<mode>.json``. Missing summaries fail the build.
 
 The build directory is ``$HARTBOOK_BUILD_DIR`` if set (CMake sets it), else the
 ``hartbook_build_dir`` config value, else ``<repo>/build``.
@@ -465,16 +471,19 @@ class HbTranscript(HbDirective):
 # hb-mutants
 
 
-def load_mutants_module(root: Path):
-    """tools/mutants.py, the one reader of mutation lines and their verdicts
-    (``make mutants`` prints the same rows)."""
+def load_tool_module(root: Path, name: str):
+    """tools/<name>.py as a module: the one implementation of what the book
+    shows (``make mutants`` and ``tools/scale.py`` print the same figures).
+    Registered in sys.modules before it runs, as dataclasses require."""
     import importlib.util
+    import sys
 
-    path = root / "tools" / "mutants.py"
-    spec = importlib.util.spec_from_file_location("hartbook_mutants", path)
+    path = root / "tools" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"hartbook_{name}", path)
     if spec is None or spec.loader is None:
         raise HartbookError(f"cannot load {path}")
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
     spec.loader.exec_module(module)
     return module
 
@@ -490,7 +499,7 @@ class HbMutants(HbDirective):
     def run(self):
         root = repo_root(self.app)
         try:
-            mutants = load_mutants_module(root)
+            mutants = load_tool_module(root, "mutants")
             rows = mutants.judge(root, build_dir(self.app))
         except Exception as e:  # a bad mutations line, an unloadable tool
             return self.fail(str(e))
@@ -520,6 +529,71 @@ class HbMutants(HbDirective):
                 verdict = verdict[:217] + "..."
             body += HbLadder._row([f"{r.gate} ({r.smp})", r.breaks, verdict, "yes"], code_col=2)
         return [table]
+
+
+# --------------------------------------------------------------------------
+# hb-scaling
+
+
+class HbScaling(HbDirective):
+    """``.. hb-scaling:: process thread`` renders the speedup plot and the
+    medians of the scaling run the book target made (tools/scale.py)."""
+
+    required_arguments = 1
+    optional_arguments = 3
+    has_content = False
+
+    def run(self):
+        root = repo_root(self.app)
+        figures = build_dir(self.app) / "figures"
+        summaries = []
+        for mode in self.arguments:
+            path = figures / f"scale-{mode}.json"
+            if not path.is_file():
+                return self.fail(f"{rel(self.app, path)} is missing: the book target runs tools/scale.py "
+                                 f"--mode {mode} before rendering (cmake/Book.cmake)")
+            self.depend(path)
+            try:
+                summaries.append(json.loads(path.read_text(encoding="utf-8")))
+            except ValueError as e:
+                return self.fail(f"{rel(self.app, path)}: {e}")
+        try:
+            svg = load_tool_module(root, "scale").render_svg(summaries)
+        except Exception as e:
+            return self.fail(f"tools/scale.py render_svg: {e}")
+        figure = nodes.raw("", f'<div class="hb-figure hb-scaling">{svg}</div>', format="html")
+        table = nodes.table(classes=["hb-scaling-table"])
+        first = summaries[0]
+        title = (f"Median compute time over {first['rounds']} alternating round(s) per configuration, "
+                 f"measured while this book was built (host: {first['host_cpus']} cores, load "
+                 f"{first.get('host_load_at_start', 0):.2f} at the start)")
+        table += nodes.title(title, title)
+        group = nodes.tgroup(cols=5)
+        table += group
+        for width in (18, 10, 22, 22, 28):
+            group += nodes.colspec(colwidth=width)
+        head = nodes.thead()
+        group += head
+        head += HbLadder._row(["Run", "Harts", "Median compute", "Speedup (median of ratios)",
+                               "Fraction of the limit"], header=True)
+        body = nodes.tbody()
+        group += body
+        seen_limit = False
+        for sm in summaries:
+            kinds = [sm["mode"]] + ([] if seen_limit else ["limit"])
+            seen_limit = True
+            for kind in kinds:
+                part = sm.get(kind)
+                if not part:
+                    continue
+                for smp, us in part["median_us"].items():
+                    speed = part["speedup"].get(smp)
+                    frac = sm["fraction_of_limit"].get(smp) if kind != "limit" else None
+                    body += HbLadder._row([
+                        "bare harts (limit)" if kind == "limit" else f"{kind}es" if kind == "process" else f"{kind}s",
+                        smp, f"{us / 1000:.1f} ms", "1.00x" if smp == "1" else f"{speed:.2f}x" if speed else "-",
+                        f"{100 * frac:.0f}%" if frac is not None else "-"])
+        return [figure, table]
 
 
 # --------------------------------------------------------------------------
@@ -565,6 +639,7 @@ def setup(app):
     app.add_directive("hb-ladder", HbLadder)
     app.add_directive("hb-transcript", HbTranscript)
     app.add_directive("hb-mutants", HbMutants)
+    app.add_directive("hb-scaling", HbScaling)
     app.connect("env-purge-doc", purge_doc)
     app.connect("env-merge-info", merge_info)
     app.connect("build-finished", check_failures)
