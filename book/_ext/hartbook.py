@@ -331,18 +331,8 @@ class HbLadder(HbDirective):
                 f"chapters/{own}/markers: marker without a '# proves:' comment above it: {where}"
             )
 
-        table = nodes.table(classes=["hb-ladder", "colwidths-given"])
-        title = self.options.get("caption") or f"Expected marker ladder of {own}"
-        table += nodes.title(title, title)
-        group = nodes.tgroup(cols=4)
-        table += group
-        for width in (4, 40, 14, 42):
-            group += nodes.colspec(colwidth=width)
-        head = nodes.thead()
-        group += head
-        head += self._row(["#", "Marker line", "Required", "What it proves"], header=True)
-        body = nodes.tbody()
-        group += body
+        table, body = make_table("hb-ladder", self.options.get("caption") or f"Expected marker ladder of {own}",
+                                 (4, 40, 14, 42), ["#", "Marker line", "Required", "What it proves"])
         for i, r in enumerate(rows, start=1):
             proves = r["proves"] or ""
             if r["chapter"] != own:
@@ -467,6 +457,23 @@ class HbTranscript(HbDirective):
         return [intro, container, verdict_para]
 
 
+def make_table(css: str, title: str, widths, header):
+    """A titled table with given column widths and a header row; returns
+    (table, tbody) so the caller appends its rows to the body."""
+    table = nodes.table(classes=[css, "colwidths-given"])
+    table += nodes.title(title, title)
+    group = nodes.tgroup(cols=len(widths))
+    table += group
+    for width in widths:
+        group += nodes.colspec(colwidth=width)
+    head = nodes.thead()
+    group += head
+    head += HbLadder._row(header, header=True)
+    body = nodes.tbody()
+    group += body
+    return table, body
+
+
 # --------------------------------------------------------------------------
 # hb-mutants
 
@@ -511,18 +518,9 @@ class HbMutants(HbDirective):
                 "mutations not caught in this build: "
                 + ", ".join(f"{r.gate} ({r.status}: {r.verdict or 'no verdict'})" for r in bad)
             )
-        table = nodes.table(classes=["hb-mutants", "colwidths-given"])
         title = self.options.get("caption") or f"Every mutation line of every chapter, and what its gate said ({len(rows)} of {len(rows)} caught)"
-        table += nodes.title(title, title)
-        group = nodes.tgroup(cols=4)
-        table += group
-        for width in (16, 30, 54, 10):
-            group += nodes.colspec(colwidth=width)
-        head = nodes.thead()
-        group += head
-        head += HbLadder._row(["Gate (harts)", "What the fault breaks", "The failing verdict", "Caught"], header=True)
-        body = nodes.tbody()
-        group += body
+        table, body = make_table("hb-mutants", title, (16, 30, 54, 10),
+                                 ["Gate (harts)", "What the fault breaks", "The failing verdict", "Caught"])
         for r in rows:
             verdict = r.verdict
             if len(verdict) > 220:
@@ -562,22 +560,12 @@ class HbScaling(HbDirective):
         except Exception as e:
             return self.fail(f"tools/scale.py render_svg: {e}")
         figure = nodes.raw("", f'<div class="hb-figure hb-scaling">{svg}</div>', format="html")
-        table = nodes.table(classes=["hb-scaling-table"])
         first = summaries[0]
         title = (f"Median compute time over {first['rounds']} alternating round(s) per configuration, "
                  f"measured while this book was built (host: {first['host_cpus']} cores, load "
                  f"{first.get('host_load_at_start', 0):.2f} at the start)")
-        table += nodes.title(title, title)
-        group = nodes.tgroup(cols=5)
-        table += group
-        for width in (18, 10, 22, 22, 28):
-            group += nodes.colspec(colwidth=width)
-        head = nodes.thead()
-        group += head
-        head += HbLadder._row(["Run", "Harts", "Median compute", "Speedup (median of ratios)",
-                               "Fraction of the limit"], header=True)
-        body = nodes.tbody()
-        group += body
+        table, body = make_table("hb-scaling-table", title, (18, 10, 22, 22, 28),
+                                 ["Run", "Harts", "Median compute", "Speedup (median of ratios)", "Fraction of the limit"])
         seen_limit = False
         for sm in summaries:
             kinds = [sm["mode"]] + ([] if seen_limit else ["limit"])
