@@ -55,6 +55,7 @@ enum class Fault : std::uint8_t {
     NoKick,               ///< ch06: queued free work never wakes an idle CPU to steal it
     StealHoldingOwnLock,  ///< ch06: a thief steals while holding its own runqueue lock
     NoShootdown,          ///< ch06: unmap flushes only its own CPU, no other CPU is shot down
+    TraceDropsIpiSend,    ///< ch07: the IPI send hook records nothing (the trace misses every send)
     Count
 };
 
@@ -96,6 +97,7 @@ inline constexpr FaultSpec kFaultSpecs[] = {
     {Fault::NoKick, "no-kick"},
     {Fault::StealHoldingOwnLock, "steal-holding-own-lock"},
     {Fault::NoShootdown, "no-shootdown"},
+    {Fault::TraceDropsIpiSend, "trace-drops-ipi-send"},
 };
 // [hb:end fault_registry]
 
