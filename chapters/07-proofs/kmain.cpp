@@ -10,6 +10,7 @@
 #include "05-ipis/selftests.hpp"
 #include "06-stealing/selftests.hpp"
 #include "07-proofs/selftests.hpp"
+#include "07-proofs/selftests_trace.hpp"
 #include "kernel/boot.hpp"
 #include "kernel/ipi.hpp"
 #include "kernel/power.hpp"
@@ -56,7 +57,9 @@ void selftest_task(std::uint64_t) {
     ch04::measure();
     ch05::measure();
     ch06::measure();
-    // Chapter 07: the whole boot, at rest.
+    // Chapter 07: one traced window checked against the counters, then the
+    // whole boot, at rest.
+    ch07::selftest_trace_ring(boot_info());
     ch07::check_smp_invariants();
     power_off(ExitStatus::Success);
 }
