@@ -123,7 +123,7 @@ void selftest_trace_ring(const BootInfo& boot) {
     selftest::check(busy_wait([&] { return others_asleep(n, self); }, kWaitUs), kName,
                     "some online cpu did not go to tickless idle before the trace window");
     const Books before = take_books(n);
-    trace::start();
+    trace::start(sched::current_task()->id.raw());
 
     // 2. The workload. SMP: this CPU stays busy (interrupts off) while it
     //    queues free tasks on itself, so each enqueue kicks an idle CPU by

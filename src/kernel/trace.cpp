@@ -31,11 +31,12 @@ void detail::record_slow(TraceEvent kind, std::uint32_t arg, std::uint16_t arg16
 }
 // [hb:end trace_record_slow]
 
-void start() {
+void start(std::uint32_t running_task) {
     for (Ring& r : g_rings) r.reset();
     // Release: a CPU that sees the flag (through a later IPI or lock) sees
     // the emptied rings.
     detail::g_enabled.store(true, std::memory_order_release);
+    record(TraceEvent::Begin, running_task);
 }
 
 void stop() { detail::g_enabled.store(false, std::memory_order_release); }

@@ -44,9 +44,11 @@ inline void record(TraceEvent kind, std::uint32_t arg = 0, std::uint16_t arg16 =
 }
 // [hb:end trace_record_api]
 
-/// Empties every ring and turns tracing on. Call while no other CPU
-/// records (they sleep, or tracing was off): reset is not concurrent-safe.
-void start();
+/// Empties every ring and turns tracing on, then records Begin with
+/// `running_task` on this CPU: the task already running when the window
+/// opened (no switch to it will be traced). Call while no other CPU records
+/// (they sleep, or tracing was off): reset is not concurrent-safe.
+void start(std::uint32_t running_task);
 /// Turns tracing off. Records made already stay readable.
 void stop();
 /// Is tracing on?

@@ -42,6 +42,7 @@ enum class TraceEvent : std::uint8_t {
     IpiRecv,        ///< the S_SOFT trap was taken on this CPU; arg = reason bits drained
     ShootdownStart, ///< an unmap starts a TLB shootdown; arg = target cpu bits
     ShootdownAck,   ///< this CPU served a shootdown request sent to it by IPI
+    Begin,          ///< the window opened on this CPU while a task ran; arg = task id
     Count
 };
 // [hb:end trace_event]
@@ -57,6 +58,7 @@ constexpr const char* trace_event_name(TraceEvent e) {
     case TraceEvent::IpiRecv: return "ipi-recv";
     case TraceEvent::ShootdownStart: return "shootdown-start";
     case TraceEvent::ShootdownAck: return "shootdown-ack";
+    case TraceEvent::Begin: return "begin";
     case TraceEvent::Count: break;
     }
     return "?";
@@ -66,7 +68,8 @@ constexpr const char* trace_event_name(TraceEvent e) {
 /// the kind has no argument worth printing.
 constexpr const char* trace_arg_name(TraceEvent e) {
     switch (e) {
-    case TraceEvent::Switch: return "task";
+    case TraceEvent::Switch:
+    case TraceEvent::Begin: return "task";
     case TraceEvent::Steal: return "victim";
     case TraceEvent::IpiSend: return "target";
     case TraceEvent::IpiRecv: return "reasons";
