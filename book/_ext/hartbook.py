@@ -43,6 +43,7 @@ import json
 import os
 import re
 import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -475,6 +476,9 @@ def load_mutants_module(root: Path):
     if spec is None or spec.loader is None:
         raise HartbookError(f"cannot load {path}")
     module = importlib.util.module_from_spec(spec)
+    # Registered before it runs: its dataclasses look their module up there
+    # (without it, Python 3.11 fails with "'NoneType' object has no attribute '__dict__'").
+    sys.modules[spec.name] = module
     spec.loader.exec_module(module)
     return module
 
