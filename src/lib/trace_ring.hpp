@@ -120,8 +120,7 @@ public:
         // last store.
         const std::uint32_t n = m_published.load(std::memory_order_relaxed);
         if (n == N) {
-            // A statistic only readers look at; the writer is single, so a
-            // load + store would do, but fetch_add costs nothing here.
+            // Relaxed: a count readers only report; it orders nothing.
             m_dropped.fetch_add(1, std::memory_order_relaxed);
             return TraceOutcome::Dropped;
         }
