@@ -33,6 +33,10 @@ Five directives, all of which fail the build when what they quote is missing:
     bare-hart limit) and a table of medians, drawn by ``tools/scale.py`` from
     the JSON summaries that the book target's own run wrote to
     ``<build>/figures/scale-<mode>.json``. Missing summaries fail the build.
+``.. hb-timeline:: <chapter-folder> smp<N>``
+    Draws the ``TRACE:`` lines of that gate's transcript as an SVG timeline
+    (``tools/timeline.py``: one lane per CPU) and embeds it; the gate must
+    have passed and its log must hold TRACE lines.
 
 The build directory is ``$HARTBOOK_BUILD_DIR`` if set (CMake sets it), else the
 ``hartbook_build_dir`` config value, else ``<repo>/build``.
@@ -49,6 +53,7 @@ import json
 import os
 import re
 import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -483,7 +488,6 @@ def load_tool_module(root: Path, name: str):
     shows (``make mutants`` and ``tools/scale.py`` print the same figures).
     Registered in sys.modules before it runs, as dataclasses require."""
     import importlib.util
-    import sys
 
     path = root / "tools" / f"{name}.py"
     spec = importlib.util.spec_from_file_location(f"hartbook_{name}", path)
@@ -585,6 +589,75 @@ class HbScaling(HbDirective):
 
 
 # --------------------------------------------------------------------------
+# hb-timeline
+
+
+class HbTimeline(HbDirective):
+    """``.. hb-timeline:: <chapter-folder> smp<N>`` (or a bare ``N``) draws the
+    ``TRACE:`` lines of that gate's transcript
+    (``<build>/logs/<folder>-smp<N>/uart.log``) with ``tools/timeline.py`` and
+    embeds the SVG inline. The gate must have passed (its verdict says PASS)
+    and its log must hold TRACE lines; otherwise the book fails, saying which."""
+
+    required_arguments = 2
+    has_content = False
+    option_spec = {"caption": directives.unchanged_required}
+
+    def run(self):
+        chapter, run = self.arguments
+        if run.isdigit():
+            run = f"smp{run}"
+        if not RUN_RE.match(run):
+            return self.fail(f"second argument must look like smp2 or 2, not '{run}'")
+        root = repo_root(self.app)
+        try:
+            folder = read_ladder(root, build_dir(self.app), chapter)["chapter"]
+        except LadderError as e:
+            return self.fail(str(e))
+        logdir = build_dir(self.app) / "logs" / f"{folder}-{run}"
+        uart, verdict_path = logdir / "uart.log", logdir / "verdict"
+        self.depend(uart)
+        self.depend(verdict_path)
+        self.depend(root / "tools" / "timeline.py")
+        if not uart.is_file():
+            return self.fail(
+                f"no gate transcript at {rel(self.app, uart)} to draw a timeline from: run the gates first "
+                f"(cmake --build build --target book runs them)"
+            )
+        verdict = verdict_path.read_text(encoding="utf-8", errors="replace").strip() if verdict_path.is_file() else ""
+        verdict = verdict.splitlines()[0].strip() if verdict else ""
+        if not verdict.startswith("PASS"):
+            return self.fail(
+                f"gate {folder} {run} did not pass (verdict '{verdict or 'missing'}'): "
+                f"its trace is not one to show"
+            )
+        try:
+            timeline = load_tool_module(root, "timeline")
+            trace = timeline.parse_trace(uart.read_text(encoding="utf-8", errors="replace").splitlines())
+        except Exception as e:  # TimelineError: no TRACE lines, a garbled one
+            return self.fail(f"{rel(self.app, uart)}: {e}")
+        caption = self.options.get("caption") or f"Trace timeline: {folder}, {run}"
+        svg = timeline.render_svg(trace, caption)
+        records = sum(len(v) for v in trace.records.values())
+        dropped = sum(d for _, d in trace.summary.values())
+
+        figure = nodes.container(classes=["hb-timeline"])
+        figure += nodes.raw("", f'<div class="hb-timeline-svg" style="overflow-x:auto">{svg}</div>', format="html")
+        legend = nodes.paragraph()
+        legend += nodes.Text(
+            f"{caption}. Drawn when this page was built from the TRACE lines of "
+        )
+        legend += nodes.literal(rel(self.app, uart), rel(self.app, uart))
+        legend += nodes.Text(
+            f" ({len(trace.cpus)} CPUs, {records} records, {dropped} dropped; gate verdict: "
+        )
+        legend += nodes.literal(verdict, verdict)
+        legend += nodes.Text(").")
+        figure += legend
+        return [figure]
+
+
+# --------------------------------------------------------------------------
 # Failure bookkeeping across incremental builds
 
 
@@ -628,6 +701,7 @@ def setup(app):
     app.add_directive("hb-transcript", HbTranscript)
     app.add_directive("hb-mutants", HbMutants)
     app.add_directive("hb-scaling", HbScaling)
+    app.add_directive("hb-timeline", HbTimeline)
     app.connect("env-purge-doc", purge_doc)
     app.connect("env-merge-info", merge_info)
     app.connect("build-finished", check_failures)
@@ -636,11 +710,12 @@ def setup(app):
 
 # --------------------------------------------------------------------------
 # Standalone check (CTest `book-sources`): every hb-code region and every
-# hb-ladder chapter that the book names exists, without rendering anything.
+# hb-ladder chapter that the book names exists, and every hb-timeline names a
+# chapter and a run, without rendering anything.
 # The ladders are read with $HARTBOOK_BUILD_DIR/tools/ladder/hb-ladder (default
 # <repo>/build/...).
 
-DIRECTIVE_RE = re.compile(r"^\s*\.\.\s+hb-(code|ladder)::\s+(.*?)\s*$")
+DIRECTIVE_RE = re.compile(r"^\s*\.\.\s+hb-(code|ladder|timeline)::\s+(.*?)\s*$")
 
 
 def check_sources(root: Path) -> list[str]:
@@ -665,6 +740,18 @@ def check_sources(root: Path) -> list[str]:
                     find_region(path.read_text(encoding="utf-8"), args[1])
                 except ValueError as e:
                     problems.append(f"{where}: {args[0]}: {e}")
+            elif m[1] == "timeline":
+                # The transcript comes from the gates, which this check does
+                # not run: only the arguments, the chapter and the tool.
+                if len(args) != 2 or not RUN_RE.match(args[1] if not args[1].isdigit() else f"smp{args[1]}"):
+                    problems.append(f"{where}: hb-timeline needs <chapter> smp<N>")
+                    continue
+                if not (root / "tools" / "timeline.py").is_file():
+                    problems.append(f"{where}: tools/timeline.py does not exist")
+                try:
+                    read_ladder(root, build, args[0])
+                except LadderError as e:
+                    problems.append(f"{where}: {e}")
             else:
                 if len(args) != 1:
                     problems.append(f"{where}: hb-ladder needs <chapter>")

@@ -11,6 +11,7 @@
 #include "06-stealing/selftests.hpp"
 #include "07-proofs/selftests_scale.hpp"
 #include "07-proofs/selftests.hpp"
+#include "07-proofs/selftests_trace.hpp"
 #include "kernel/boot.hpp"
 #include "kernel/ipi.hpp"
 #include "kernel/power.hpp"
@@ -57,8 +58,10 @@ void selftest_task(std::uint64_t) {
     ch04::measure();
     ch05::measure();
     ch06::measure();
-    // Chapter 07: threads' handles, then the whole boot, at rest.
+    // Chapter 07: threads' handles, one traced window checked against the
+    // counters, then the whole boot, at rest.
     ch07::selftest_thread_handles();
+    ch07::selftest_trace_ring(boot_info());
     ch07::check_smp_invariants();
     power_off(ExitStatus::Success);
 }

@@ -9,6 +9,7 @@
 #include "kernel/percpu.hpp"
 #include "kernel/sched.hpp"
 #include "kernel/smp.hpp"
+#include "kernel/trace.hpp"
 #include "lib/hartmask.hpp"
 
 #include <bit>
@@ -72,6 +73,10 @@ void deliver(CpuSet targets) {
         percpu(c).ipi.counters.note_sent();
         audit::record(AuditEvent::IpiSend, c);
         if (HB_FAULT(AckWithoutTrap)) percpu(c).ipi.counters.note_acked();  // [hb:fault]
+        // Chapter 07: traced beside `sent` and before the SBI call, so the
+        // records match the counter and no receive is stamped before its send.
+        if (HB_FAULT(TraceDropsIpiSend)) return;  // [hb:fault]
+        trace::record(TraceEvent::IpiSend, c.raw());
     });
     for_each_hart_window(targets, *g_topology, [&](HartMaskWindow w) {
         if (HB_FAULT(NoSbiSend)) return;  // [hb:fault]
@@ -93,6 +98,7 @@ void on_software_interrupt(trap::TrapFrame& frame) {
     arch::clear_software_interrupt();
     arch::full_fence();
     const IpiDrained drained = me.mailbox.drain();
+    trace::record(TraceEvent::IpiRecv, drained.bits());  // chapter 07: one per `trapped`
     bool resched = false;
     const DispatchOutcome o = dispatch_ipi(drained, [&](IpiReason r) {
         if (r == IpiReason::Resched) {

@@ -9,6 +9,7 @@
 #include "kernel/ipi.hpp"
 #include "kernel/panic.hpp"
 #include "kernel/smp.hpp"
+#include "kernel/trace.hpp"
 #include "kernel/vm.hpp"
 #include "kernel/wait.hpp"
 
@@ -79,7 +80,10 @@ void flush_range(const ShootdownRange& r) {
 void serve_own_slot() { g_board.slot(current_cpu()).service(&flush_range); }
 
 /// The S_SOFT handler's part for IpiReason::TlbShootdown.
-void on_shootdown_ipi(trap::TrapFrame&) { serve_own_slot(); }
+void on_shootdown_ipi(trap::TrapFrame&) {
+    serve_own_slot();
+    trace::record(TraceEvent::ShootdownAck);  // chapter 07
+}
 // [hb:end flush]
 
 }  // namespace
@@ -218,6 +222,7 @@ ProcError unmap_page(Process& p, std::uint64_t va) {
     auto made = ShootdownRequest::make(targets, self, ShootdownRange{va, 1});
     HB_ASSERT(made.ok(), "shootdown request: ", shootdown_post_error_name(made.error()));
     ShootdownRequest& request = made.value();
+    trace::record(TraceEvent::ShootdownStart, static_cast<std::uint32_t>(targets.bits()));  // chapter 07
     const std::uint64_t t0 = now_ticks();
     const std::uint64_t deadline = t0 + us_to_ticks(kShootdownTimeoutUs);
     const ShootdownWait w = run_shootdown(

@@ -10,6 +10,7 @@
 #include "kernel/percpu.hpp"
 #include "kernel/smp.hpp"
 #include "kernel/stacks.hpp"
+#include "kernel/trace.hpp"
 #include "kernel/trap.hpp"
 #include "kernel/vm.hpp"
 #include "kernel/wait.hpp"
@@ -107,6 +108,15 @@ void switch_to(CpuSched& pc, Task& t, CpuId cpu) {
     t.on_cpu.store(cpu.raw(), std::memory_order_relaxed);
     ++t.switches_in;
     pc.switches.fetch_add(1, std::memory_order_relaxed);
+    // [hb:region trace_switch]
+    // One record per switch counted above, so the trace can be checked
+    // against `switches` (chapter 07).
+    if (&t == &pc.idle) {
+        trace::record(TraceEvent::IdleEnter);
+    } else {
+        trace::record(TraceEvent::Switch, t.id.raw());
+    }
+    // [hb:end trace_switch]
     pc.current = &t;
     hl.trap_stack_top = t.trap_stack_top;
     hl.kernel_context = t.kernel_context;
@@ -115,6 +125,7 @@ void switch_to(CpuSched& pc, Task& t, CpuId cpu) {
     t.kernel_context = hl.kernel_context;
     pc.current = nullptr;
     t.on_cpu.store(kMaxCpus, std::memory_order_relaxed);
+    if (&t == &pc.idle) trace::record(TraceEvent::IdleLeave);  // chapter 07
 }
 // [hb:end switch_to]
 
@@ -518,6 +529,7 @@ bool try_steal(CpuSched& pc, CpuId self) {
         }
         pc.steals.fetch_add(1, std::memory_order_relaxed);
         pc.stolen.fetch_add(batch.count, std::memory_order_relaxed);
+        trace::record(TraceEvent::Steal, victim.raw(), static_cast<std::uint16_t>(batch.count));
         return true;
     }
     return false;

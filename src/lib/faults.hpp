@@ -56,6 +56,7 @@ enum class Fault : std::uint8_t {
     StealHoldingOwnLock,  ///< ch06: a thief steals while holding its own runqueue lock
     NoShootdown,          ///< ch06: unmap flushes only its own CPU, no other CPU is shot down
     JoinIgnoresGeneration,  ///< ch07: a thread join takes any handle to a slot as the slot's current one
+    TraceDropsIpiSend,    ///< ch07: the IPI send hook records nothing (the trace misses every send)
     Count
 };
 
@@ -98,6 +99,7 @@ inline constexpr FaultSpec kFaultSpecs[] = {
     {Fault::StealHoldingOwnLock, "steal-holding-own-lock"},
     {Fault::NoShootdown, "no-shootdown"},
     {Fault::JoinIgnoresGeneration, "join-ignores-generation"},
+    {Fault::TraceDropsIpiSend, "trace-drops-ipi-send"},
 };
 // [hb:end fault_registry]
 
