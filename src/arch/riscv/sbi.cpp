@@ -8,6 +8,7 @@ struct Raw {
     std::int64_t value;
 };
 
+// [hb:region sbi_call]
 // The SBI calling convention: a7 = extension, a6 = function, a0-a5 = args;
 // the firmware returns error in a0 and value in a1.
 Raw call(Extension ext, std::int64_t fid, std::uint64_t a0 = 0, std::uint64_t a1 = 0,
@@ -23,6 +24,7 @@ Raw call(Extension ext, std::int64_t fid, std::uint64_t a0 = 0, std::uint64_t a1
                  : "memory");
     return {static_cast<std::int64_t>(r_a0), static_cast<std::int64_t>(r_a1)};
 }
+// [hb:end sbi_call]
 
 template <typename T>
 SbiRet<T> wrap(Raw r) {
