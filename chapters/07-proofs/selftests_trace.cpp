@@ -12,8 +12,13 @@
 #include "kernel/sched.hpp"
 #include "kernel/selftest.hpp"
 #include "kernel/smp.hpp"
+#include "kernel/thread.hpp"
 #include "kernel/trace.hpp"
 #include "kernel/wait.hpp"
+#include "lib/primes.hpp"
+#include "lib/user_memory.hpp"
+
+extern "C" void hb_user_primes(std::uint64_t arg);  // src/user/programs.cpp
 
 namespace hb::ch07 {
 namespace {
@@ -77,6 +82,7 @@ struct Books {
     sched::CpuStats sched[kMaxCpus]{};
     IpiCounterSnapshot ipi[kMaxCpus]{};
     std::uint64_t shootdowns = 0;
+    std::uint64_t shootdown_targets = 0;
 };
 
 Books take_books(std::uint32_t n) {
@@ -86,6 +92,7 @@ Books take_books(std::uint32_t n) {
         b.ipi[c] = ipi::counters(CpuId(c));
     }
     b.shootdowns = proc::stats().shootdowns;
+    b.shootdown_targets = proc::stats().targets;
     return b;
 }
 
@@ -108,6 +115,30 @@ std::uint64_t sends_to_by(std::uint32_t n, CpuId target, std::uint64_t ticks) {
     return k;
 }
 
+/// SMP: a process whose space was active on another CPU (a thread of it ran
+/// there and was joined), with one page mapped: unmapping that page inside
+/// the window shoots it down on that CPU, so the shootdown hooks are traced.
+struct Shootee {
+    proc::Process* process = nullptr;
+    std::uint64_t va = 0;
+};
+Shootee prepare_shootdown(CpuId self, std::uint32_t n) {
+    Shootee s;
+    const auto p = proc::create();
+    selftest::check(p.ok(), kName, "create a process: ", p.ok() ? "" : proc::proc_error_name(p.error()));
+    s.process = p.value();
+    s.va = kUserBase + 0x3000;
+    const auto mapped = proc::map_page(*s.process, s.va);
+    selftest::check(mapped.ok(), kName, "map a page: ", mapped.ok() ? "" : proc::proc_error_name(mapped.error()));
+    const CpuId other((self.raw() + 1) % n);
+    const auto t = proc::thread_create(*s.process, reinterpret_cast<void (*)()>(&hb_user_primes),
+                                       primes::kBlocks, other);  // worker 0 of kBlocks: block 0 only
+    selftest::check(t.ok(), kName, "start a thread on cpu", other, ": ", t.ok() ? "" : proc::thread_error_name(t.error()));
+    const auto e = proc::thread_join(t.value(), kWaitUs);
+    selftest::check(e.ok(), kName, "join the thread: ", e.ok() ? "" : proc::thread_error_name(e.error()));
+    return s;
+}
+
 }  // namespace
 
 // [hb:region trace_selftest]
@@ -116,6 +147,7 @@ void selftest_trace_ring(const BootInfo& boot) {
     const bool smp = n > 1;
     const CpuId self = current_cpu();
     g_done.store(0, std::memory_order_relaxed);
+    const Shootee shootee = smp ? prepare_shootdown(self, n) : Shootee{};
 
     // 1. A quiet start: the earlier tests' tasks gone, every other CPU asleep.
     const bool drained = ch04::task_wait([] { return other_live_tasks() == 0; }, kWaitUs);
@@ -137,6 +169,10 @@ void selftest_trace_ring(const BootInfo& boot) {
         const bool stolen = busy_wait([] { return g_done.load(std::memory_order_acquire) == kTraceTasks; }, kWaitUs);
         selftest::check(stolen, kName, g_done.load(std::memory_order_acquire), " of ", kTraceTasks,
                         " traced tasks ran within 5 s on the other cpus");
+    }
+    if (smp) {  // a TLB shootdown to the CPU the thread ran on
+        const proc::ProcError e = proc::unmap_page(*shootee.process, shootee.va);
+        selftest::check(e == proc::ProcError::None, kName, "unmap: ", proc::proc_error_name(e));
     } else {
         for (std::uint32_t k = 0; k < kTraceTasks; ++k) {
             const auto t = sched::spawn("traced", &traced_task, k, QosClass::Normal, self, Mobility::Free);
@@ -155,7 +191,7 @@ void selftest_trace_ring(const BootInfo& boot) {
     const Books after = take_books(n);
 
     // 4. The trace against the books.
-    std::uint64_t steals = 0, sends = 0, receives = 0, shootdown_starts = 0;
+    std::uint64_t steals = 0, sends = 0, receives = 0, shootdown_starts = 0, shootdown_acks = 0;
     for (std::uint32_t c = 0; c < n; ++c) {
         const CpuId cpu(c);
         const trace::Ring& ring = trace::ring(cpu);
@@ -192,6 +228,7 @@ void selftest_trace_ring(const BootInfo& boot) {
                         " traced");
         receives += received;
         shootdown_starts += count(cpu, TraceEvent::ShootdownStart);
+        shootdown_acks += count(cpu, TraceEvent::ShootdownAck);
 
         // Causality: the k-th receive on this CPU comes after at least k
         // sends to it (one time CSR for all harts: stamps compare across CPUs).
@@ -210,16 +247,22 @@ void selftest_trace_ring(const BootInfo& boot) {
     }
     selftest::check(shootdown_starts == after.shootdowns - before.shootdowns, kName, after.shootdowns - before.shootdowns,
                     " shootdowns counted but ", shootdown_starts, " traced");
+    selftest::check(shootdown_acks == after.shootdown_targets - before.shootdown_targets, kName,
+                    after.shootdown_targets - before.shootdown_targets, " shootdown acks counted but ", shootdown_acks,
+                    " traced");
     // The workload must have done what it is for, or the checks above were
     // comparing zeros: a task switch at SMP=1; kicks and steals with SMP.
     selftest::check(count(self, TraceEvent::Switch) > 0 || smp, kName, "no task switch traced on cpu", self);
     if (smp) {
         selftest::check(steals > 0, kName, "no steal traced: the tasks were not stolen");
         selftest::check(sends > 0 && receives > 0, kName, "no ipi traced (", sends, " sends, ", receives, " receives)");
+        selftest::check(shootdown_starts > 0 && shootdown_acks > 0, kName, "no shootdown traced (", shootdown_starts,
+                        " starts, ", shootdown_acks, " acks)");
     }
     trace::dump(n);
     console::println("KINIT: trace ring: ", n, n == 1 ? " cpu, " : " cpus, ", kTraceTasks, " free tasks, ", steals,
-                     " steals, ", sends, " ipi sends, ", receives, " receives traced; each matches its counter");
+                     " steals, ", sends, " ipi sends, ", receives, " receives, ", shootdown_starts, " shootdowns (",
+                     shootdown_acks, " acks) traced; each matches its counter");
     selftest::pass(kName);
 }
 // [hb:end trace_selftest]
