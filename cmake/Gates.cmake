@@ -185,6 +185,12 @@ foreach(scale_case IN ITEMS process thread limit serial too-many)
   set_tests_properties(scale-07-${scale_case} PROPERTIES LABELS qemu PROCESSORS 2 TIMEOUT 320)
 endforeach()
 
+# The scaling workload's functions never straddle a page in the kernels that
+# run it (tests/rules/hot-loops.sh: under TCG such a loop ran 8x slower).
+add_test(NAME hot-loops COMMAND ${CMAKE_SOURCE_DIR}/tests/rules/hot-loops.sh
+         ${CMAKE_BINARY_DIR}/chapters/04-runqueues/kernel.elf ${CMAKE_BINARY_DIR}/chapters/07-proofs/kernel.elf)
+set_tests_properties(hot-loops PROPERTIES LABELS qemu TIMEOUT 30)
+
 # `cmake --build build --target gates`: every QEMU gate; the book depends on it.
 add_custom_target(gates
   COMMAND ${CMAKE_CTEST_COMMAND} -L qemu --output-on-failure -j ${HB_HOST_CORES}

@@ -201,7 +201,7 @@ void pingpong(std::uint64_t) {
 constinit std::atomic<std::uint64_t> g_prime_total{0};
 constinit std::atomic<std::uint32_t> g_prime_done{0};
 
-void prime_worker(std::uint64_t idx) {
+[[HB_PRIMES_HOT]] void prime_worker(std::uint64_t idx) {
     const std::uint64_t count = primes::count_share(idx, cpu_count());
     g_prime_total.fetch_add(count, std::memory_order_relaxed);
     g_prime_done.fetch_add(1, std::memory_order_release);

@@ -151,7 +151,7 @@ constinit std::uint32_t g_limit_workers = 0;
 // [hb:region limit]
 /// One hart's share, in S-mode with interrupts as they are (no tick is
 /// armed in this mode): the machine's own speed, nothing of ours around it.
-void limit_share(CpuId cpu) {
+[[HB_PRIMES_HOT]] void limit_share(CpuId cpu) {
     g_limit_count[cpu.raw()] = primes::count_share(cpu.raw(), g_limit_workers);
     g_limit_end[cpu.raw()] = now_ticks();
     g_limit_done.fetch_add(1, std::memory_order_release);

@@ -39,7 +39,7 @@ HB_USER_PROGRAM void hb_user_mm_probe(std::uint64_t page) {
 /// [2, 3,000,000) and exits with the count, which the parent sums and checks.
 /// a0 = (worker index << 32) | workers. The timed section is the whole
 /// program: no system call and no output until the EXIT that ends it.
-HB_USER_PROGRAM void hb_user_primes(std::uint64_t arg) {
+HB_USER_PROGRAM [[HB_PRIMES_HOT]] void hb_user_primes(std::uint64_t arg) {
     exit(hb::primes::count_share(arg >> 32, arg & 0xffff'ffffULL));
 }
 // [hb:end user_primes]
