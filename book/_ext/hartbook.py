@@ -537,6 +537,10 @@ class HbMutants(HbDirective):
 # hb-scaling
 
 
+def busy_text(busy) -> str:
+    return "unknown" if busy is None else f"{100 * busy:.0f}%"
+
+
 class HbScaling(HbDirective):
     """``.. hb-scaling:: process thread`` renders the speedup plot and the
     medians of the scaling run the book target made (tools/scale.py)."""
@@ -566,8 +570,8 @@ class HbScaling(HbDirective):
         figure = nodes.raw("", f'<div class="hb-figure hb-scaling">{svg}</div>', format="html")
         first = summaries[0]
         title = (f"Median compute time over {first['rounds']} alternating round(s) per configuration, "
-                 f"measured while this book was built (host: {first['host_cpus']} cores, load "
-                 f"{first.get('host_load_at_start', 0):.2f} at the start)")
+                 f"measured while this book was built (host: {first['host_cpus']} cores, "
+                 f"{busy_text(first.get('host_busy_at_start'))} busy with other work at the start)")
         table, body = make_table("hb-scaling-table", title, (18, 10, 22, 22, 28),
                                  ["Run", "Harts", "Median compute", "Speedup (median of ratios)", "Fraction of the limit"])
         seen_limit = False

@@ -61,6 +61,12 @@ struct Run {
 
 void report(const char* mode, const Run& r, std::uint64_t ticks) {
     const Overlap o = r.overlap();
+    std::uint64_t first = ~std::uint64_t{0};
+    for (std::uint32_t i = 0; i < r.ended; ++i) first = r.sections[i].start < first ? r.sections[i].start : first;
+    for (std::uint32_t i = 0; i < r.ended; ++i) {  // at most kMaxWorkers lines
+        console::println("KINIT: scale: section ", i, " from +", ticks_to_us(r.sections[i].start - first), " us to +",
+                         ticks_to_us(r.sections[i].end - first), " us");
+    }
     console::println("SCALE: mode=", mode, " workers=", r.workers, " cpus=", cpu_count(), " ticks=", ticks,
                      " checksum=", r.checksum, " compute_us=", ticks_to_us(r.compute_ticks()), " peak=", o.peak,
                      " parallel_us=", ticks_to_us(o.parallel));
