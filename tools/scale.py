@@ -40,7 +40,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 # [hb:region threshold]
-#: The capOS backlog's example: high enough to reject accidental concurrency
+#: High enough to reject accidental concurrency
 #: illusions, low enough for QEMU's variance. Judged on the median over rounds
 #: of each round's t(1 cpu) / t(2 cpus).
 THRESHOLD = 1.6

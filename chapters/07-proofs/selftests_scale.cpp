@@ -84,7 +84,6 @@ proc::ThreadHandle run_one_thread(const char* name, proc::Process& p, std::uint6
     return t.value();
 }
 // [hb:end stale_handle]
-// [hb:end stale_handle]
 
 // [hb:region scale_run]
 void run_workers(ScaleMode mode) {

@@ -1,4 +1,4 @@
-// Chapter 07's scaling demos (the capOS backlog's two milestones), chosen
+// Chapter 07's scaling demos (two milestones: processes, then threads), chosen
 // by a boot argument of the same kernel image:
 //
 //   scale=process workers=N   N worker processes, one thread each

@@ -1,4 +1,4 @@
-// The scaling workload (the capOS backlog's): count the primes in
+// The scaling workload: count the primes in
 // [2, 3,000,000), in blocks of 10,000 dealt round-robin by worker index.
 //
 // Pure integer work with no memory traffic beyond registers: it shares
