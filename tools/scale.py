@@ -210,7 +210,10 @@ def render_svg(summaries: list[dict], width: int = 640, height: int = 400) -> st
             for s in xs:
                 out.append(f'<circle cx="{x(int(s)):.1f}" cy="{y(pts[s]):.1f}" r="4" fill="{colour}">'
                            f'<title>{label}: {pts[s]:.2f}x at {s} harts</title></circle>')
-                out.append(f'<text x="{x(int(s)) + 6:.1f}" y="{y(pts[s]) + 14:.1f}" fill="{colour}">{pts[s]:.2f}x</text>')
+                if s != "1":  # every series is 1.00x at one hart: label it once, below
+                    dy = -8 if i % 2 else 16  # alternate above/below so two series do not overprint
+                    out.append(f'<text x="{x(int(s)) + 6:.1f}" y="{y(pts[s]) + dy:.1f}" fill="{colour}">'
+                               f'{pts[s]:.2f}x</text>')
         ly = top + 10 + 20 * i
         out.append(f'<line x1="{left + pw + 15}" y1="{ly}" x2="{left + pw + 40}" y2="{ly}" stroke="{colour}" '
                    f'stroke-width="2"{dash_attr}/>')
