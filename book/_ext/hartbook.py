@@ -1,6 +1,7 @@
 """Hartbook's Sphinx extension: the book quotes the tree, it never copies it.
 
-Five directives, all of which fail the build when what they quote is missing:
+Seven directives and two roles, all of which fail the build when what they
+quote is missing:
 
 ``.. hb-code:: <path from repo root> <region>``
     Quotes the lines between ``[hb:region <region>]`` and ``[hb:end <region>]``
@@ -37,6 +38,43 @@ Five directives, all of which fail the build when what they quote is missing:
     Draws the ``TRACE:`` lines of that gate's transcript as an SVG timeline
     (``tools/timeline.py``: one lane per CPU) and embeds it; the gate must
     have passed and its log must hold TRACE lines.
+
+``.. hb-adds:: <chapter-folder>``
+    A table of what the chapter's kernel adds to the previous chapter's: the
+    chapter folder's own files, then the source files of every library its
+    kernel links (``hb_add_chapter(... LIBS ...)`` in
+    ``chapters/<folder>/CMakeLists.txt``, closed over ``target_link_libraries``
+    in ``src/CMakeLists.txt`` and the chapter CMakeLists, plus ``hb_entry``,
+    which every kernel links) that chapter N-1's kernel did not link. Chapter
+    01 lists everything. Each file is described by the first sentence of its
+    opening comment (or, for a ``.cpp``/``.S`` that opens with code, of its
+    same-name header's); a source file with neither fails the build.
+
+``:hb-const:`<path> <NAME> [format]```
+    The value of a constant read from the source file at build time:
+    ``[inline|static] constexpr <type> NAME = <value>;`` or
+    ``#define NAME <value>``. The value may be an integer expression: digit
+    separators (``3'000'000``), U/L suffixes, ``std::uint64_t{1}``,
+    ``static_cast<T>(...)``, ``+ - * / % << >> | & ^``, parentheses, and
+    names of other constants defined in the same file; anything else (a
+    call, ``~``, a name from another file) is refused rather than guessed.
+    A constant defined twice with different values is refused too.
+    ``format``: ``,`` (3,000,000), ``hex``, ``word`` (zero to twenty),
+    ``KiB`` / ``MiB`` (exact multiples, unit appended), ``/N`` (divided by N,
+    exactly: ``kTickUs /1000`` is the tick in ms). Example:
+    ``:hb-const:`src/kernel/sched.hpp kMaxTasks``` renders ``64``.
+
+``:hb-count:`<path> <counter> [format]```
+    How many lines of a file a counter counts: ``mutations`` or ``lines``
+    (non-blank lines that are not ``#`` comments: one gate per line of a
+    ``mutations`` file), ``markers`` (the same without ``include`` lines: a
+    markers file's own markers), or ``/regex/`` (lines where the Python regex
+    matches; it may contain spaces). A count of zero fails (it is almost
+    surely a typo). Same formats as hb-const. Example:
+    ``:hb-count:`chapters/04-runqueues/mutations mutations```.
+
+A role's text must fit on one line of the ``.rst`` source (the ``--check``
+mode reads line by line).
 
 The build directory is ``$HARTBOOK_BUILD_DIR`` if set (CMake sets it), else the
 ``hartbook_build_dir`` config value, else ``<repo>/build``.
@@ -662,6 +700,452 @@ class HbTimeline(HbDirective):
 
 
 # --------------------------------------------------------------------------
+# Numbers from the tree: the hb-const and hb-count roles
+#
+# The pure parts (read a constant, count lines, compute what a chapter adds)
+# are plain functions that raise ValueError with a one-line reason, so that
+# the roles, the directive, the --check mode and the host test
+# (tests/harness/hartbook_ext_test.py) share them.
+
+_DIGIT_SEP_RE = re.compile(r"(?<=[0-9a-fA-F])'(?=[0-9a-fA-F])")
+_INT_SUFFIX_RE = re.compile(r"\b(0[xX][0-9a-fA-F]+|0[bB][01]+|\d+)(?:[uU](?:ll|LL|l|L)?|(?:ll|LL|l|L)[uU]?)\b")
+_INT_TYPE_BRACE_RE = re.compile(r"\b(?:std::)?(?:u?int(?:8|16|32|64)_t|size_t|uintptr_t)\s*\{")
+_CAST_RE = re.compile(r"\bstatic_cast\s*<[^<>]*>")
+_C_COMMENT_RE = re.compile(r"/\*.*?\*/|//[^\n]*", re.S)
+_IDENT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _definitions(text: str, name: str) -> list[str]:
+    """Every definition of `name` in a source text, as the raw value text:
+    `constexpr <type> name = <value>;` (with inline/static, one or more lines)
+    and `#define name <value>`."""
+    found = []
+    code = _C_COMMENT_RE.sub(lambda m: " " if m.group(0).startswith("/*") else "", text)
+    for m in re.finditer(rf"\bconstexpr\b[^;=(){{}}]*?\b{re.escape(name)}\s*=\s*(?P<v>[^;]+);", code):
+        found.append(m["v"].strip())
+    for m in re.finditer(rf"^[ \t]*#[ \t]*define[ \t]+{re.escape(name)}[ \t]+(?P<v>[^\n]*)$", code, re.M):
+        found.append(m["v"].strip())
+    return found
+
+
+def _c_to_python(expr: str) -> str:
+    expr = _DIGIT_SEP_RE.sub("", expr)
+    expr = _INT_SUFFIX_RE.sub(r"\1", expr)
+    expr = _CAST_RE.sub("", expr)
+    # std::uint64_t{1} -> (1)
+    out, depth_stack = [], []
+    i = 0
+    while i < len(expr):
+        m = _INT_TYPE_BRACE_RE.match(expr, i)
+        if m:
+            out.append("(")
+            depth_stack.append("{")
+            i = m.end()
+            continue
+        ch = expr[i]
+        if ch == "}" and depth_stack:
+            depth_stack.pop()
+            out.append(")")
+        else:
+            out.append(ch)
+        i += 1
+    expr = "".join(out)
+    # C's `/` on integers truncates; every value here is non-negative.
+    return re.sub(r"(?<![/])/(?![/])", "//", expr).replace("std::", "")
+
+
+def evaluate_constant(text: str, name: str, _seen=()) -> int:
+    """The integer value of constant `name` defined in `text` (C++ constexpr
+    or #define). The value may be an expression of integer literals (digit
+    separators, U/L suffixes, std::uint64_t{...} and static_cast<> allowed),
+    + - * / % << >> | & ^ and parentheses, and names of other constants
+    defined in the same text. Raises ValueError saying why not."""
+    import ast
+
+    if name in _seen:
+        raise ValueError(f"'{name}' is defined in terms of itself")
+    defs = _definitions(text, name)
+    if not defs:
+        raise ValueError(f"no 'constexpr ... {name} = ...;' or '#define {name} ...' in this file")
+    if len(set(defs)) > 1:
+        raise ValueError(f"'{name}' is defined {len(defs)} times with different values: {', '.join(defs)}")
+    raw = defs[0]
+    try:
+        tree = ast.parse(_c_to_python(raw), mode="eval")
+    except SyntaxError:
+        raise ValueError(f"'{name} = {raw}' is not an integer expression this role can evaluate") from None
+
+    ops = {ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b, ast.Mult: lambda a, b: a * b,
+           ast.FloorDiv: lambda a, b: a // b, ast.Mod: lambda a, b: a % b,
+           ast.LShift: lambda a, b: a << b, ast.RShift: lambda a, b: a >> b,
+           ast.BitOr: lambda a, b: a | b, ast.BitAnd: lambda a, b: a & b, ast.BitXor: lambda a, b: a ^ b}
+
+    def ev(node):
+        if isinstance(node, ast.Expression):
+            return ev(node.body)
+        if isinstance(node, ast.Constant) and type(node.value) is int:
+            return node.value
+        if isinstance(node, ast.Name):
+            return evaluate_constant(text, node.id, _seen + (name,))
+        if isinstance(node, ast.BinOp) and type(node.op) in ops:
+            left, right = ev(node.left), ev(node.right)
+            if isinstance(node.op, (ast.FloorDiv, ast.Mod)) and right == 0:
+                raise ValueError(f"'{name} = {raw}' divides by zero")
+            if isinstance(node.op, ast.LShift) and right > 128:
+                raise ValueError(f"'{name} = {raw}' shifts by {right}")
+            return ops[type(node.op)](left, right)
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.UAdd, ast.USub)):
+            v = ev(node.operand)
+            return v if isinstance(node.op, ast.UAdd) else -v
+        raise ValueError(f"'{name} = {raw}' is not an integer expression this role can evaluate "
+                         f"(only literals, other constants of the file, + - * / % << >> | & ^)")
+
+    value = ev(tree)
+    if value < 0:
+        raise ValueError(f"'{name} = {raw}' evaluates to {value}; only non-negative constants are quoted")
+    return value
+
+
+NUMBER_WORDS = ("zero one two three four five six seven eight nine ten eleven twelve thirteen "
+                "fourteen fifteen sixteen seventeen eighteen nineteen twenty").split()
+
+
+def format_number(value: int, fmt: str | None) -> str:
+    """`fmt`: none (plain digits), ``,`` (thousands separators: 3,000,000),
+    ``hex``, ``word`` (zero to twenty in words), ``KiB`` / ``MiB`` (an exact
+    multiple, with the unit), or ``/N`` (divided by N, exactly: kTickUs /1000
+    is the tick in ms)."""
+    if fmt is None:
+        return str(value)
+    if fmt == ",":
+        return f"{value:,}"
+    if fmt == "hex":
+        return f"{value:#x}"
+    if fmt == "word":
+        if value >= len(NUMBER_WORDS):
+            raise ValueError(f"{value} has no word form here (only 0 to {len(NUMBER_WORDS) - 1})")
+        return NUMBER_WORDS[value]
+    units = {"KiB": 1024, "MiB": 1024 * 1024}
+    if fmt in units or re.fullmatch(r"/[1-9][0-9]*", fmt):
+        div = units.get(fmt) or int(fmt[1:])
+        if value % div:
+            raise ValueError(f"{value} is not a whole number of {fmt}")
+        return f"{value // div} {fmt}" if fmt in units else str(value // div)
+    raise ValueError(f"unknown format '{fmt}' (use ',', hex, word, KiB, MiB or /N)")
+
+
+def parse_role_args(text: str, role: str) -> tuple[str, str, str | None]:
+    """`<path> <name-or-counter> [format]` -> (path, what, format). For
+    hb-count a /regex/ may contain spaces."""
+    text = " ".join(text.split())
+    parts = text.split(" ", 1)
+    if len(parts) != 2:
+        raise ValueError(f"{role} needs '<path from the repo root> <{'NAME' if role == 'hb-const' else 'counter'}> [format]', not '{text}'")
+    path, rest = parts
+    if role == "hb-count" and rest.startswith("/"):
+        end = rest.rfind("/")
+        if end == 0:
+            raise ValueError(f"unterminated /regex/ in '{text}'")
+        what, fmt = rest[: end + 1], rest[end + 1 :].strip() or None
+    else:
+        what, _, fmt = rest.partition(" ")
+        fmt = fmt.strip() or None
+    if fmt is not None and " " in fmt:
+        raise ValueError(f"too many arguments in '{text}'")
+    return path, what, fmt
+
+
+def const_text(root: Path, text: str) -> tuple[str, Path]:
+    """What ``:hb-const:`<text>``` renders, and the file it reads."""
+    relpath, name, fmt = parse_role_args(text, "hb-const")
+    if not _IDENT_RE.match(name):
+        raise ValueError(f"'{name}' is not a constant name")
+    path = root / relpath
+    if not path.is_file():
+        raise ValueError(f"file '{relpath}' does not exist (path is from the repo root)")
+    try:
+        value = evaluate_constant(path.read_text(encoding="utf-8"), name)
+    except ValueError as e:
+        raise ValueError(f"{relpath}: {e}") from None
+    return format_number(value, fmt), path
+
+
+# The named counters of hb-count: a predicate on each line.
+def _not_comment(line: str) -> bool:
+    s = line.strip()
+    return bool(s) and not s.startswith("#")
+
+
+COUNTERS = {
+    # non-blank lines that are not `#` comments: one gate per mutations line
+    "lines": _not_comment,
+    "mutations": _not_comment,
+    # a markers file's own marker lines: not comments, not `include` lines
+    "markers": lambda line: _not_comment(line) and not re.match(r"^\s*include\s", line),
+}
+
+
+def count_lines(text: str, what: str) -> int:
+    """How many lines of `text` the counter `what` counts: a named counter
+    (lines, mutations, markers) or a /regex/ (re.search on each line)."""
+    if what.startswith("/") and what.endswith("/") and len(what) > 2:
+        try:
+            rx = re.compile(what[1:-1])
+        except re.error as e:
+            raise ValueError(f"bad regex {what}: {e}") from None
+        return sum(1 for line in text.splitlines() if rx.search(line))
+    if what not in COUNTERS:
+        raise ValueError(f"unknown counter '{what}' (use {', '.join(COUNTERS)} or /regex/)")
+    return sum(1 for line in text.splitlines() if COUNTERS[what](line))
+
+
+def count_text(root: Path, text: str) -> tuple[str, Path]:
+    """What ``:hb-count:`<text>``` renders, and the file it reads."""
+    relpath, what, fmt = parse_role_args(text, "hb-count")
+    path = root / relpath
+    if not path.is_file():
+        raise ValueError(f"file '{relpath}' does not exist (path is from the repo root)")
+    n = count_lines(path.read_text(encoding="utf-8"), what)
+    if n == 0:
+        raise ValueError(f"{relpath}: counter {what} counts no line (a quoted count of zero is almost surely a typo)")
+    return format_number(n, fmt), path
+
+
+def record_failure(env, docname: str, where: str, message: str, line=None):
+    logger.error(message, location=(docname, line))
+    env.hartbook_failures = getattr(env, "hartbook_failures", {})
+    env.hartbook_failures.setdefault(docname, []).append(f"{where}: {message}")
+
+
+def _number_role(compute, role_name):
+    def role(name, rawtext, text, lineno, inliner, options=None, content=None):
+        env = inliner.document.settings.env
+        root = repo_root(env.app)
+        try:
+            shown, path = compute(root, text)
+        except ValueError as e:
+            source = inliner.reporter.source or env.docname
+            message = f"{role_name}: {e}"
+            record_failure(env, env.docname, f"{source}:{lineno}", message, lineno)
+            return [nodes.problematic(rawtext, rawtext)], []
+        env.note_dependency(str(path.resolve()))
+        node = nodes.inline(rawtext, shown, classes=[role_name])
+        return [node], []
+
+    return role
+
+
+# --------------------------------------------------------------------------
+# hb-adds: what a chapter's kernel adds to the previous chapter's
+
+_CMAKE_COMMENT_RE = re.compile(r"#[^\n]*")
+
+
+def _cmake_calls(text: str, command: str) -> list[list[str]]:
+    """The argument lists of every `command(...)` call in a CMakeLists text
+    (comments dropped; arguments split on whitespace; no nested parentheses
+    other than generator expressions, which are kept as one word)."""
+    code = _CMAKE_COMMENT_RE.sub("", text)
+    calls = []
+    for m in re.finditer(rf"\b{re.escape(command)}\s*\(", code):
+        depth, i = 1, m.end()
+        while i < len(code) and depth:
+            depth += {"(": 1, ")": -1}.get(code[i], 0)
+            i += 1
+        if depth:
+            raise ValueError(f"unbalanced parentheses in {command}(...)")
+        calls.append(code[m.end() : i - 1].split())
+    return calls
+
+
+def read_modules(cmake_text: str, base: str) -> tuple[dict, dict]:
+    """From one CMakeLists text: {library: [source paths from the repo root]}
+    and {library: [libraries it links]}; `base` is the folder of the file
+    from the repo root (e.g. 'src')."""
+    sources, links = {}, {}
+    for args in _cmake_calls(cmake_text, "add_library"):
+        if len(args) < 2:
+            continue
+        files = [a for a in args[1:] if a not in ("STATIC", "OBJECT", "SHARED", "INTERFACE")]
+        sources[args[0]] = [f"{base}/{f}" for f in files]
+    for args in _cmake_calls(cmake_text, "target_link_libraries"):
+        if args:
+            links.setdefault(args[0], []).extend(
+                a for a in args[1:] if a not in ("PUBLIC", "PRIVATE", "INTERFACE"))
+    return sources, links
+
+
+def _chapter_folder(root: Path, chapter: str) -> str:
+    folders = sorted(p.name for p in (root / "chapters").glob("[0-9][0-9]-*") if p.is_dir())
+    for f in folders:
+        if f == chapter or f.split("-", 1)[0] == chapter:
+            return f
+    raise ValueError(f"no chapter folder '{chapter}' under chapters/ (there are: {', '.join(folders)})")
+
+
+def chapter_modules(root: Path, folder: str) -> tuple[list[str], dict]:
+    """(libraries, sources): the libraries a chapter's kernel links, in link
+    order, with everything they link (transitively), and {library: its source
+    files}. Every kernel also links hb_entry whole (cmake/Kernel.cmake,
+    hb_add_chapter)."""
+    sources, links = read_modules((root / "src" / "CMakeLists.txt").read_text(encoding="utf-8"), "src")
+    own_cmake = root / "chapters" / folder / "CMakeLists.txt"
+    if not own_cmake.is_file():
+        raise ValueError(f"chapters/{folder}/CMakeLists.txt does not exist")
+    own_text = own_cmake.read_text(encoding="utf-8")
+    calls = [a for a in _cmake_calls(own_text, "hb_add_chapter") if a and a[0] == folder]
+    if len(calls) != 1:
+        raise ValueError(f"chapters/{folder}/CMakeLists.txt has {len(calls)} hb_add_chapter({folder} ...) calls, want 1")
+    args = calls[0]
+    if "LIBS" not in args:
+        raise ValueError(f"chapters/{folder}/CMakeLists.txt: hb_add_chapter({folder} ...) has no LIBS")
+    libs = [a for a in args[args.index("LIBS") + 1 :] if a != "SOURCES"]
+    # Every chapter folder's own libraries (a chapter links earlier chapters' selftests).
+    for cm in sorted((root / "chapters").glob("[0-9][0-9]-*/CMakeLists.txt")):
+        s, l = read_modules(cm.read_text(encoding="utf-8"), f"chapters/{cm.parent.name}")
+        sources.update(s)
+        for k, v in l.items():
+            links.setdefault(k, []).extend(v)
+    order, seen = [], set()
+
+    def visit(lib):
+        if lib in seen or lib not in sources:  # hb_kernel_flags and friends hold no sources
+            return
+        seen.add(lib)
+        order.append(lib)
+        for dep in links.get(lib, []):
+            visit(dep)
+
+    for lib in ["hb_entry"] + libs:
+        if lib not in sources and not lib.startswith("hb_kernel"):
+            raise ValueError(f"chapters/{folder}: library '{lib}' is not defined in src/CMakeLists.txt "
+                             f"or any chapter's CMakeLists.txt")
+        visit(lib)
+    return order, sources
+
+
+def first_comment(path: Path) -> str:
+    """The first sentence of the comment that opens the file (`//`, `/* */`,
+    or `#` in files that are not C, C++ or assembly; blank lines and region
+    markers before it are skipped), at most 160 characters; "" when the file
+    opens with code or an #include."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return ""
+    c_like = path.suffix in (".cpp", ".hpp", ".h", ".c", ".S", ".s", ".ld")
+    block, in_c = [], False
+    for line in lines[:60]:
+        s = line.strip()
+        if in_c:
+            end = s.find("*/")
+            block.append(s[: end if end >= 0 else None].lstrip("*").strip())
+            if end >= 0:
+                break
+            continue
+        if MARKER_RE.match(line):
+            continue
+        if s.startswith("//"):
+            block.append(s.lstrip("/").strip())
+            continue
+        if not c_like and s.startswith("#"):
+            block.append(s.lstrip("#").strip())  # a run of # lines is one comment
+            continue
+        if block:
+            break
+        if s.startswith("/*"):
+            body = s[2:]
+            end = body.find("*/")
+            block.append(body[: end if end >= 0 else None].strip())
+            if end >= 0:
+                break
+            in_c = True
+            continue
+        if not s:
+            continue
+        break  # code (or an #include) first: the file has no opening comment
+    words = " ".join(w for w in block if w)
+    m = re.match(r"(.+?\.)(\s|$)", words)
+    sentence = m.group(1) if m else words
+    if len(sentence) > 160:
+        sentence = sentence[:157].rsplit(" ", 1)[0] + " ..."
+    return sentence.rstrip(":;,")
+
+
+def describe(path: Path) -> str:
+    """first_comment() of the file, or of its header (x.cpp -> x.hpp / x.h)
+    when the file itself opens with code."""
+    text = first_comment(path)
+    if not text and path.suffix in (".cpp", ".c", ".S"):
+        for suffix in (".hpp", ".h"):
+            header = path.with_suffix(suffix)
+            if header.is_file():
+                text = first_comment(header)
+                if text:
+                    return f"{text} (from {header.name})"
+    return text
+
+
+def chapter_adds(root: Path, chapter: str) -> tuple[str, list[tuple[str, str, str]]]:
+    """(folder, rows) for hb-adds: rows are (file, module, description): the
+    chapter folder's own files, then the src/ files of every library the
+    chapter's kernel links that the previous chapter's did not (chapter 01:
+    all of them)."""
+    folder = _chapter_folder(root, chapter)
+    mods, sources = chapter_modules(root, folder)
+    number = int(folder.split("-", 1)[0])
+    before = set()
+    if number > 1:
+        prev = _chapter_folder(root, f"{number - 1:02d}")
+        before = set(chapter_modules(root, prev)[0])
+    rows = []
+    for f in sorted(p for p in (root / "chapters" / folder).iterdir() if p.is_file()):
+        rows.append((f"chapters/{folder}/{f.name}", "this chapter", describe(f)))
+    for lib in mods:
+        if lib in before or lib.startswith("ch"):
+            continue
+        for src in sources[lib]:
+            p = root / src
+            if not p.is_file():
+                raise ValueError(f"{lib} lists {src}, which does not exist")
+            rows.append((src, lib, describe(p)))
+    return folder, rows
+
+
+class HbAdds(HbDirective):
+    """``.. hb-adds:: <chapter-folder>``: a table of the files the chapter's
+    kernel adds to the previous chapter's (see chapter_adds)."""
+
+    required_arguments = 1
+    has_content = False
+    option_spec = {"caption": directives.unchanged_required}
+
+    def run(self):
+        root = repo_root(self.app)
+        try:
+            folder, rows = chapter_adds(root, self.arguments[0])
+        except (ValueError, OSError) as e:
+            return self.fail(str(e))
+        self.depend(root / "src" / "CMakeLists.txt")
+        for cm in (root / "chapters").glob("[0-9][0-9]-*/CMakeLists.txt"):
+            self.depend(cm)
+        for path, _, _ in rows:
+            self.depend(root / path)
+        undescribed = [p for p, _, d in rows if not d and p.endswith((".cpp", ".hpp", ".S"))]
+        if undescribed:
+            return self.fail("no opening comment (nor one in a same-name header) to describe: "
+                             + ", ".join(undescribed))
+        number = int(folder.split("-", 1)[0])
+        title = self.options.get("caption") or (
+            f"Files of chapter {number:02d}'s kernel" if number == 1 else
+            f"Files chapter {number:02d}'s kernel adds to chapter {number - 1:02d}'s")
+        table, body = make_table("hb-adds", title, (34, 16, 50), ["File", "Module", "What it is"])
+        for path, lib, text in rows:
+            body += HbLadder._row([path, lib, text or "-"], code_col=0)
+        return [table]
+
+
+# --------------------------------------------------------------------------
 # Failure bookkeeping across incremental builds
 
 
@@ -706,6 +1190,9 @@ def setup(app):
     app.add_directive("hb-mutants", HbMutants)
     app.add_directive("hb-scaling", HbScaling)
     app.add_directive("hb-timeline", HbTimeline)
+    app.add_directive("hb-adds", HbAdds)
+    app.add_role("hb-const", _number_role(const_text, "hb-const"))
+    app.add_role("hb-count", _number_role(count_text, "hb-count"))
     app.connect("env-purge-doc", purge_doc)
     app.connect("env-merge-info", merge_info)
     app.connect("build-finished", check_failures)
@@ -714,12 +1201,16 @@ def setup(app):
 
 # --------------------------------------------------------------------------
 # Standalone check (CTest `book-sources`): every hb-code region and every
-# hb-ladder chapter that the book names exists, and every hb-timeline names a
-# chapter and a run, without rendering anything.
+# hb-ladder chapter that the book names exists, every hb-timeline names a
+# chapter and a run, every hb-const / hb-count role evaluates, and every
+# hb-adds table can be computed, without rendering anything.
 # The ladders are read with $HARTBOOK_BUILD_DIR/tools/ladder/hb-ladder (default
 # <repo>/build/...).
 
-DIRECTIVE_RE = re.compile(r"^\s*\.\.\s+hb-(code|ladder|timeline)::\s+(.*?)\s*$")
+DIRECTIVE_RE = re.compile(r"^\s*\.\.\s+hb-(code|ladder|timeline|adds)::\s+(.*?)\s*$")
+# An hb-const / hb-count role; its text may not span lines (the check reads
+# line by line, and so should a reader).
+ROLE_RE = re.compile(r":hb-(const|count):`([^`]*)`")
 
 
 def check_sources(root: Path) -> list[str]:
@@ -727,12 +1218,30 @@ def check_sources(root: Path) -> list[str]:
     build = default_build_dir(root)
     for rst in sorted((root / "book").rglob("*.rst")):
         for lineno, line in enumerate(rst.read_text(encoding="utf-8").splitlines(), start=1):
+            where = f"{rst.relative_to(root)}:{lineno}"
+            for r in ROLE_RE.finditer(line):
+                try:
+                    (const_text if r[1] == "const" else count_text)(root, r[2])
+                except ValueError as e:
+                    problems.append(f"{where}: hb-{r[1]}: {e}")
+            if re.search(r":hb-(const|count):`[^`]*$", line):
+                problems.append(f"{where}: an hb-const/hb-count role must fit on one line")
             m = DIRECTIVE_RE.match(line)
             if not m:
                 continue
-            where = f"{rst.relative_to(root)}:{lineno}"
             args = m[2].split()
-            if m[1] == "code":
+            if m[1] == "adds":
+                if len(args) != 1:
+                    problems.append(f"{where}: hb-adds needs <chapter>")
+                    continue
+                try:
+                    _, rows = chapter_adds(root, args[0])
+                    bare = [p for p, _, d in rows if not d and p.endswith((".cpp", ".hpp", ".S"))]
+                    if bare:
+                        problems.append(f"{where}: hb-adds {args[0]}: no opening comment to describe: {', '.join(bare)}")
+                except (ValueError, OSError) as e:
+                    problems.append(f"{where}: hb-adds {args[0]}: {e}")
+            elif m[1] == "code":
                 if len(args) != 2:
                     problems.append(f"{where}: hb-code needs <path> <region>")
                     continue
