@@ -1210,7 +1210,8 @@ def setup(app):
 DIRECTIVE_RE = re.compile(r"^\s*\.\.\s+hb-(code|ladder|timeline|adds)::\s+(.*?)\s*$")
 # An hb-const / hb-count role; its text may not span lines (the check reads
 # line by line, and so should a reader).
-ROLE_RE = re.compile(r":hb-(const|count):`([^`]*)`")
+# A role name written as inline code (````:hb-const:````) is not a role.
+ROLE_RE = re.compile(r"(?<!`):hb-(const|count):`([^`]*)`")
 
 
 def check_sources(root: Path) -> list[str]:
@@ -1224,7 +1225,7 @@ def check_sources(root: Path) -> list[str]:
                     (const_text if r[1] == "const" else count_text)(root, r[2])
                 except ValueError as e:
                     problems.append(f"{where}: hb-{r[1]}: {e}")
-            if re.search(r":hb-(const|count):`[^`]*$", line):
+            if re.search(r"(?<!`):hb-(const|count):`[^`]*$", line):
                 problems.append(f"{where}: an hb-const/hb-count role must fit on one line")
             m = DIRECTIVE_RE.match(line)
             if not m:

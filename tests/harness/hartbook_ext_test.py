@@ -180,7 +180,8 @@ class CheckMode(unittest.TestCase):
             (root / "src").mkdir()
             (root / "src" / "k.hpp").write_text("inline constexpr int kA = 2;\n")
             (root / "book" / "p.rst").write_text(
-                "Title\n=====\n\nWe have :hb-const:`src/k.hpp kA` and :hb-const:`src/k.hpp kB`.\n")
+                "Title\n=====\n\nWe have :hb-const:`src/k.hpp kA` and :hb-const:`src/k.hpp kB`.\n"
+                "The role ``:hb-const:`` named as code is not checked.\n")
             problems = hb.check_sources(root)
             self.assertEqual(len(problems), 1, problems)
             self.assertRegex(problems[0], r"^book/p.rst:4: hb-const: src/k.hpp: no 'constexpr ... kB")
