@@ -1142,6 +1142,12 @@ class HbAdds(HbDirective):
         table, body = make_table("hb-adds", title, (34, 16, 50), ["File", "Module", "What it is"])
         for path, lib, text in rows:
             body += HbLadder._row([path, lib, text or "-"], code_col=0)
+        if number > 1 and all(lib == "this chapter" for _, lib, _ in rows):
+            note = nodes.paragraph()
+            note += nodes.Text(f"No module is new: chapter {number:02d}'s kernel links the same "
+                               f"libraries as chapter {number - 1:02d}'s; only the chapter's own "
+                               f"files are added.")
+            return [table, note]
         return [table]
 
 
