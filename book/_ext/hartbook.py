@@ -980,7 +980,7 @@ def _chapter_folder(root: Path, chapter: str) -> str:
     for f in folders:
         if f == chapter or f.split("-", 1)[0] == chapter:
             return f
-    raise ValueError(f"no chapter folder '{chapter}' under chapters/ (there are: {', '.join(folders)})")
+    raise ValueError(f"no chapter folder '{chapter}' under chapters/ (there are: {', '.join(folders) or 'none'})")
 
 
 def chapter_modules(root: Path, folder: str) -> tuple[list[str], dict]:
