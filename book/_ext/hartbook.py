@@ -45,8 +45,11 @@ quote is missing:
     kernel links (``hb_add_chapter(... LIBS ...)`` in
     ``chapters/<folder>/CMakeLists.txt``, closed over ``target_link_libraries``
     in ``src/CMakeLists.txt`` and the chapter CMakeLists, plus ``hb_entry``,
-    which every kernel links) that chapter N-1's kernel did not link. Chapter
-    01 lists everything. Each file is described by the first sentence of its
+    which every kernel links) that chapter N-1's kernel did not link, then
+    the headers its kernel includes (``#include "..."``, transitively) that
+    chapter N-1's did not (module column: ``header``; a header whose
+    same-name ``.cpp`` is already listed is not repeated). Chapter 01 lists
+    everything. Each file is described by the first sentence of its
     opening comment (or, for a ``.cpp``/``.S`` that opens with code, of its
     same-name header's); a source file with neither fails the build.
 
@@ -1086,29 +1089,83 @@ def describe(path: Path) -> str:
     return text
 
 
+INCLUDE_RE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
+
+
+def include_closure(root: Path, files) -> set[str]:
+    """Every file (path from the repo root) that `files` reach through
+    `#include "..."`, themselves included. A name is looked up next to the
+    including file, then under src/ and chapters/ (the kernel's include
+    directories: hb_kernel_flags and each chapter's target_include_directories);
+    names found nowhere (freestanding system headers) are ignored."""
+    seen, todo = set(), list(files)
+    while todo:
+        relpath = todo.pop()
+        if relpath in seen:
+            continue
+        seen.add(relpath)
+        path = root / relpath
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        for name in INCLUDE_RE.findall(text):
+            for base in (path.parent, root / "src", root / "chapters"):
+                cand = (base / name).resolve()
+                if cand.is_file():
+                    try:
+                        todo.append(str(cand.relative_to(root.resolve())))
+                    except ValueError:
+                        pass
+                    break
+    return seen
+
+
+def chapter_files(root: Path, folder: str) -> tuple[list[str], dict, set[str]]:
+    """(libraries, {library: sources}, every file the kernel is built from:
+    the chapter folder's files, its libraries' sources, and what they
+    include)."""
+    mods, sources = chapter_modules(root, folder)
+    own = [f"chapters/{folder}/{p.name}" for p in sorted((root / "chapters" / folder).iterdir()) if p.is_file()]
+    compiled = own + [src for lib in mods for src in sources[lib]]
+    return mods, sources, include_closure(root, compiled)
+
+
 def chapter_adds(root: Path, chapter: str) -> tuple[str, list[tuple[str, str, str]]]:
     """(folder, rows) for hb-adds: rows are (file, module, description): the
-    chapter folder's own files, then the src/ files of every library the
-    chapter's kernel links that the previous chapter's did not (chapter 01:
-    all of them)."""
+    chapter folder's own files; then the source files of every library the
+    chapter's kernel links that the previous chapter's did not; then the
+    headers its kernel includes (directly or not) that the previous chapter's
+    did not, except a header whose same-name .cpp is already a row (its
+    description comes from that header). Chapter 01: all of them."""
     folder = _chapter_folder(root, chapter)
-    mods, sources = chapter_modules(root, folder)
+    mods, sources, built = chapter_files(root, folder)
     number = int(folder.split("-", 1)[0])
-    before = set()
+    before_mods, before_files = set(), set()
     if number > 1:
         prev = _chapter_folder(root, f"{number - 1:02d}")
-        before = set(chapter_modules(root, prev)[0])
+        prev_mods, _, before_files = chapter_files(root, prev)
+        before_mods = set(prev_mods)
     rows = []
     for f in sorted(p for p in (root / "chapters" / folder).iterdir() if p.is_file()):
         rows.append((f"chapters/{folder}/{f.name}", "this chapter", describe(f)))
+    listed = {r[0] for r in rows}
     for lib in mods:
-        if lib in before or lib.startswith("ch"):
+        if lib in before_mods or lib.startswith("ch"):
             continue
         for src in sources[lib]:
             p = root / src
             if not p.is_file():
                 raise ValueError(f"{lib} lists {src}, which does not exist")
             rows.append((src, lib, describe(p)))
+            listed.add(src)
+    stems = {str(Path(f).with_suffix("")) for f in listed}
+    for header in sorted(built - before_files - listed):
+        if not header.endswith((".hpp", ".h")) or header.startswith("chapters/"):
+            continue
+        if str(Path(header).with_suffix("")) in stems:
+            continue
+        rows.append((header, "header", describe(root / header)))
     return folder, rows
 
 

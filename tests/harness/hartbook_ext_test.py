@@ -125,11 +125,14 @@ class Adds(unittest.TestCase):
               kernel/b.cpp)  # trailing comment
             target_link_libraries(hb_smp PUBLIC hb_core)
             """))
-        (r / "src" / "lib.cpp").write_text("// The pure library.\nint x;\n")
         (r / "src" / "start.S").write_text("/* Entry. More words. */\n")
         (r / "src" / "kernel" / "a.cpp").write_text('#include "a.hpp"\n')
         (r / "src" / "kernel" / "a.hpp").write_text("// A: the core. Details.\n#pragma once\n")
-        (r / "src" / "kernel" / "smp.cpp").write_text("// Secondary harts.\n")
+        (r / "src" / "kernel" / "smp.cpp").write_text('// Secondary harts.\n#include "lib/online.hpp"\n#include "lib/ids.hpp"\n#include <atomic>\n')
+        (r / "src" / "lib").mkdir()
+        (r / "src" / "lib" / "online.hpp").write_text("// The online mask.\n#pragma once\n")
+        (r / "src" / "lib" / "ids.hpp").write_text("// Typed identifiers.\n#pragma once\n")
+        (r / "src" / "lib.cpp").write_text('// The pure library.\n#include "lib/ids.hpp"\nint x;\n')
         (r / "src" / "kernel" / "b.cpp").write_text("// B.\n")
         for n, libs in ((1, "ch01_selftests hb_core"), (2, "ch02_selftests ch01_selftests hb_smp")):
             d = r / "chapters" / f"0{n}-c{n}"
@@ -150,7 +153,9 @@ class Adds(unittest.TestCase):
         files = [f for f, _, _ in rows]
         self.assertEqual(files[:4], ["chapters/01-c1/CMakeLists.txt", "chapters/01-c1/kmain.cpp",
                                      "chapters/01-c1/markers", "chapters/01-c1/selftests.cpp"])
-        self.assertEqual(set(files[4:]), {"src/start.S", "src/kernel/a.cpp", "src/lib.cpp"})
+        self.assertEqual(set(files[4:]), {"src/start.S", "src/kernel/a.cpp", "src/lib.cpp", "src/lib/ids.hpp"})
+        # a.hpp is described through a.cpp's row, not listed again
+        self.assertNotIn("src/kernel/a.hpp", files)
         desc = {f: d for f, _, d in rows}
         self.assertEqual(desc["src/kernel/a.cpp"], "A: the core. (from a.hpp)")
         self.assertEqual(desc["src/start.S"], "Entry.")
@@ -158,8 +163,10 @@ class Adds(unittest.TestCase):
 
     def test_later_chapter_lists_only_new_modules(self):
         _, rows = hb.chapter_adds(self.root, "02-c2")
+        # ids.hpp was already in chapter 1's kernel; online.hpp is new
         self.assertEqual([(f, m) for f, m, _ in rows if m != "this chapter"],
-                         [("src/kernel/smp.cpp", "hb_smp"), ("src/kernel/b.cpp", "hb_smp")])
+                         [("src/kernel/smp.cpp", "hb_smp"), ("src/kernel/b.cpp", "hb_smp"),
+                          ("src/lib/online.hpp", "header")])
 
     def test_unknown_chapter_and_library(self):
         with self.assertRaisesRegex(ValueError, "no chapter folder '09'"):
