@@ -924,6 +924,10 @@ def _number_role(compute, role_name):
     def role(name, rawtext, text, lineno, inliner, options=None, content=None):
         env = inliner.document.settings.env
         root = repo_root(env.app)
+        # The text as written: docutils has already removed backslashes from
+        # `text`, and a /regex/ needs them (--check reads the raw line too).
+        raw = re.match(r"^:[^:`]+:`(.*)`$", rawtext, re.S)
+        text = raw.group(1) if raw else text
         try:
             shown, path = compute(root, text)
         except ValueError as e:
