@@ -39,19 +39,6 @@ void drain_probe() {
     }
 }
 
-/// Waits, busy and time-bounded, with interrupts off: this CPU keeps
-/// running the calling task and nothing else, so the tasks it queued
-/// itself can only run elsewhere.
-template <typename Pred>
-bool busy_wait(Pred&& ready, std::uint64_t timeout_us) {
-    const std::uint64_t deadline = now_ticks() + us_to_ticks(timeout_us);
-    while (!ready()) {
-        if (now_ticks() >= deadline) return ready();
-        arch::cpu_relax();
-    }
-    return true;
-}
-
 std::uint64_t total_steals() {
     std::uint64_t n = 0;
     for (std::uint32_t c = 0; c < cpu_count(); ++c) n += sched::stats(CpuId(c)).steals;

@@ -2,11 +2,26 @@
 // selftest task (kmain.cpp) after chapter 05's, in the seed's marker order.
 #pragma once
 
+#include "arch/riscv/csr.hpp"
 #include "kernel/boot.hpp"
+#include "kernel/wait.hpp"
 
 namespace hb::ch06 {
 
 void init_selftests(const BootInfo& boot);
+
+/// Waits, busy and time-bounded, with interrupts off (the caller's): this
+/// CPU keeps running the calling task and nothing else, so the tasks it
+/// queued itself can only run elsewhere. (Chapter 07's trace test too.)
+template <typename Pred>
+bool busy_wait(Pred&& ready, std::uint64_t timeout_us) {
+    const std::uint64_t deadline = now_ticks() + us_to_ticks(timeout_us);
+    while (!ready()) {
+        if (now_ticks() >= deadline) return ready();
+        arch::cpu_relax();
+    }
+    return true;
+}
 
 /// `work stealing ok` (SMP only): free tasks queued on a CPU that is busy
 /// running a task are taken by idle CPUs and run there, each exactly once.

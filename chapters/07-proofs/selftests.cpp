@@ -16,8 +16,10 @@ namespace {
 constinit const BootInfo* g_boot = nullptr;
 constexpr std::uint64_t kWaitUs = 5'000'000;
 
-/// Tasks in the table other than the caller: every test's tasks must be
-/// gone (exited and reaped) before the books can balance.
+}  // namespace
+
+void init_selftests(const BootInfo& boot) { g_boot = &boot; }
+
 std::uint32_t other_live_tasks() {
     const sched::Task* self = sched::current_task();
     std::uint32_t n = 0;
@@ -29,10 +31,6 @@ std::uint32_t other_live_tasks() {
     }
     return n;
 }
-
-}  // namespace
-
-void init_selftests(const BootInfo& boot) { g_boot = &boot; }
 
 // [hb:region invariants]
 void check_smp_invariants() {

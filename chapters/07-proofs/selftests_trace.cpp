@@ -3,6 +3,8 @@
 #include <atomic>
 
 #include "04-runqueues/selftests.hpp"
+#include "06-stealing/selftests.hpp"
+#include "07-proofs/selftests.hpp"
 #include "arch/riscv/csr.hpp"
 #include "kernel/console.hpp"
 #include "kernel/hartlocal.hpp"
@@ -47,24 +49,7 @@ void traced_task(std::uint64_t) {
 template <typename Pred>
 bool busy_wait(Pred&& ready, std::uint64_t timeout_us) {
     InterruptsOff busy;
-    const std::uint64_t deadline = now_ticks() + us_to_ticks(timeout_us);
-    while (!ready()) {
-        if (now_ticks() >= deadline) return ready();
-        arch::cpu_relax();
-    }
-    return true;
-}
-
-std::uint32_t other_live_tasks() {
-    const sched::Task* self = sched::current_task();
-    std::uint32_t n = 0;
-    for (std::uint32_t i = 0; i < sched::kMaxTasks; ++i) {
-        const sched::Task* t = sched::task_by_id(TaskId(i));
-        if (t != self && t->state.load(std::memory_order_acquire) != static_cast<std::uint32_t>(sched::TaskState::Free)) {
-            ++n;
-        }
-    }
-    return n;
+    return ch06::busy_wait(ready, timeout_us);
 }
 
 /// Every other online CPU asleep in tickless idle: it records nothing until
