@@ -169,18 +169,37 @@ MEASURE_JS = r"""
     if (img.complete && img.naturalWidth === 0) brokenImages.push(img.getAttribute('src'));
   }
   const wide = [];
+  const clipped = [];
+  const shrunk = [];  // scaled below 60% of its own width: small text
   const diagrams = col.querySelectorAll('img, object, svg');
   for (const el of diagrams) {
     if (el.closest('svg') && el.closest('svg') !== el) continue;  // inner svg of an svg
     const r = el.getBoundingClientRect();
     if (r.width === 0) continue;
+    let natural = el.tagName === 'IMG' ? el.naturalWidth : 0;
     if (r.width > colInner + 1 || r.right > colRect.right + 1) {
       wide.push({what: name(el), width: Math.round(r.width), column: Math.round(colInner)});
+    }
+    if (el.tagName === 'OBJECT') {
+      // CSS can shrink the <object> box (max-width: 100%) while the SVG
+      // inside keeps its own width: then the diagram is clipped, not scaled.
+      // (--allow-file-access-from-files makes contentDocument readable.)
+      const d = el.contentDocument;
+      if (!d || !d.documentElement) { brokenImages.push(el.getAttribute('data')); continue; }
+      const inner = Math.max(d.documentElement.getBoundingClientRect().width, d.documentElement.scrollWidth);
+      if (inner > r.width + 1) {
+        clipped.push({what: name(el), width: Math.round(inner), box: Math.round(r.width)});
+      }
+      const root = d.documentElement;
+      if (root.width && root.width.baseVal) natural = root.width.baseVal.value;
+    }
+    if (natural && r.width < 0.6 * natural) {
+      shrunk.push({what: name(el), width: Math.round(r.width), natural: Math.round(natural)});
     }
   }
   return JSON.stringify({
     viewport: vw, scrollWidth: doc.scrollWidth, column: Math.round(colInner),
-    brokenImages, wide, diagrams: diagrams.length,
+    brokenImages, wide, clipped, shrunk, diagrams: diagrams.length,
     title: document.title,
   });
 })()
@@ -220,6 +239,7 @@ class Chromium:
         args = [exe, "--headless", "--remote-debugging-pipe", "--no-sandbox",
                 "--disable-gpu", "--no-first-run", "--no-default-browser-check",
                 "--disable-extensions", "--disable-dev-shm-usage", "--hide-scrollbars",
+                "--allow-file-access-from-files",
                 f"--user-data-dir={self.profile}", f"--window-size={width},{height}",
                 "about:blank"]
 
@@ -311,7 +331,7 @@ class Chromium:
         shutil.rmtree(self.profile, ignore_errors=True)
 
 
-def layout_check(browser, root, pages, viewport_width, report):
+def layout_check(browser, root, pages, viewport_width, report, notes):
     problems = []
     for page in pages:
         rel = page.relative_to(root)
@@ -323,6 +343,12 @@ def layout_check(browser, root, pages, viewport_width, report):
         for w in m["wide"]:
             problems.append(f"{rel}: diagram {w['what']!r} is {w['width']} px wide, "
                             f"the content column {w['column']} px")
+        for c in m["clipped"]:
+            problems.append(f"{rel}: diagram {c['what']!r} is clipped: its SVG is {c['width']} px wide "
+                            f"in a {c['box']} px box (shrunk by CSS, not scaled)")
+        for n in m["shrunk"]:
+            notes.append(f"{rel}: diagram {n['what']!r} is drawn {n['width']} px wide, "
+                         f"{100 * n['width'] // n['natural']}% of its own {n['natural']} px: its text is small")
         if m["scrollWidth"] > viewport_width:
             problems.append(f"{rel}: horizontal scroll at {viewport_width} px: "
                             f"document scrollWidth {m['scrollWidth']} px")
@@ -338,7 +364,7 @@ def search_check(browser, root, term, timeout=30):
     r = None
     while time.monotonic() < deadline:
         r = browser.evaluate(SEARCH_JS)
-        if r["hits"] > 0 or r["done"]:
+        if r["done"]:  # Sphinx adds hits one by one, then writes the summary
             break
         time.sleep(0.2)
     if not r or r["hits"] == 0:
@@ -378,13 +404,14 @@ def main(argv=None):
     pages = sorted(root.rglob("*.html"))
     problems = static_check(root, pages)
     report = {}
+    notes = []  # reported, not failed: readability, not breakage
     search = None
     if not args.static_only:
         # The layout pass is for reader pages; Sphinx's own helper pages
         # (search, genindex) are measured too: a reader sees them.
         browser = Chromium(exe, *VIEWPORT)
         try:
-            problems += layout_check(browser, root, pages, VIEWPORT[0], report)
+            problems += layout_check(browser, root, pages, VIEWPORT[0], report, notes)
             found, search = search_check(browser, root, SEARCH_TERM)
             problems += found
         except ChromiumError as e:
@@ -395,7 +422,9 @@ def main(argv=None):
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps({"pages": report, "search": search,
-                                               "problems": problems}, indent=1))
+                                               "problems": problems, "notes": notes}, indent=1))
+    for n in notes:
+        print(f"browser-check: note {n}")
     for p in problems:
         print(f"browser-check: FAIL {p}")
     hits = f", search {SEARCH_TERM!r}: {search['hits']} result(s)" if search else ""
