@@ -8,7 +8,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CHAPTERS := $(notdir $(wildcard chapters/[0-9][0-9]-*))
 NUMS := $(foreach c,$(CHAPTERS),$(firstword $(subst -, ,$(c))))
 
-.PHONY: help deps configure build test book mutants run-smp-process-scale run-thread-scale clean
+.PHONY: help deps configure build test book book-epub book-check mutants run-smp-process-scale run-thread-scale clean
 
 help: ## list every target with one line each
 	@echo "Hartbook make targets:"
@@ -28,12 +28,19 @@ build: configure ## build host tests, tools and every chapter kernel
 	@echo "hartbook: building host tests and chapter kernels"
 	@$(CMAKE) --build $(BUILD) -j $(JOBS)
 
-test: build ## host GoogleTest suites + every chapter's QEMU gates (ctest)
+test: build ## host GoogleTest suites + every chapter's QEMU gates (ctest; not label book, see book-check)
 	@echo "hartbook: running ctest (labels: host, qemu)"
-	@$(CTEST) --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+	@$(CTEST) --test-dir $(BUILD) --output-on-failure -j $(JOBS) -LE '^book$$'
 
 book: build ## run every chapter gate, then render build/book/html/index.html
 	@$(CMAKE) --build $(BUILD) --target book
+
+book-epub: build ## run every chapter gate, then render build/book/epub/Hartbook.epub
+	@$(CMAKE) --build $(BUILD) --target book-epub
+
+book-check: book ## the book, then headless Chromium on every page (tools/browser-check.py; installs chromium)
+	@./scripts/install-deps --browser
+	@python3 tools/browser-check.py --html $(BUILD)/book/html --json $(BUILD)/logs/browser-check.json
 
 mutants: build ## run every chapter's mutation gates, then print the table (tools/mutants.py; JSON in build/logs/mutants.json)
 	@$(CTEST) --test-dir $(BUILD) -R 'gate-[0-9]+-mutation-' -j $(JOBS) >/dev/null || true

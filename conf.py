@@ -68,3 +68,12 @@ html_last_updated_fmt = None
 html_theme_options = {
     "navigation_with_keys": True,
 }
+
+# EPUB (`make book-epub`, target book-epub): the same sources, Sphinx's epub builder.
+epub_basename = "Hartbook"
+epub_title = html_title
+epub_author = author
+epub_publisher = author
+epub_copyright = copyright
+epub_show_urls = "no"
+epub_tocdepth = 2

@@ -28,10 +28,12 @@ endforeach()
 
 # A `book` target that only explains why the book cannot be built, and fails.
 function(hb_book_refuse reason)
-  add_custom_target(book
-    COMMAND ${CMAKE_COMMAND} -E echo "hartbook: book: ${reason}"
-    COMMAND ${CMAKE_COMMAND} -E false
-    VERBATIM)
+  foreach(target IN ITEMS book book-epub)
+    add_custom_target(${target}
+      COMMAND ${CMAKE_COMMAND} -E echo "hartbook: ${target}: ${reason}"
+      COMMAND ${CMAKE_COMMAND} -E false
+      VERBATIM)
+  endforeach()
 endfunction()
 
 if(hb_book_missing)
@@ -53,7 +55,8 @@ endif()
 
 set(HB_BOOK_SCALE_ROUNDS 3 CACHE STRING "Rounds of each scaling demo the book target runs for its figure")
 find_program(HB_PYTHON3 python3 REQUIRED)
-add_custom_target(book
+function(hb_book_target target builder out result)
+add_custom_target(${target}
   ${hb_gates_step}
   # The scaling figure is drawn from a run made now, not from a stored
   # picture: tools/scale.py (both demos, each alternating with the bare-hart
@@ -70,15 +73,19 @@ add_custom_target(book
   COMMAND ${CMAKE_COMMAND} -E remove_directory ${HB_DOXYGEN_OUT}/xml
   COMMAND ${CMAKE_COMMAND} -E make_directory ${HB_DOXYGEN_OUT}
   COMMAND ${HB_DOXYGEN} ${HB_DOXYFILE}
-  COMMAND ${CMAKE_COMMAND} -E echo "hartbook: book: sphinx-build -W: book/ -> ${HB_BOOK_HTML}"
+  COMMAND ${CMAKE_COMMAND} -E echo "hartbook: ${target}: sphinx-build -W -b ${builder}: book/ -> ${out}"
   COMMAND ${CMAKE_COMMAND} -E env HARTBOOK_BUILD_DIR=${CMAKE_BINARY_DIR}
-          ${HB_SPHINX_BUILD} -W --keep-going -q -E -d ${CMAKE_BINARY_DIR}/book/doctrees
-          -c ${CMAKE_SOURCE_DIR} ${CMAKE_SOURCE_DIR}/book ${HB_BOOK_HTML}
-  COMMAND ${CMAKE_COMMAND} -E echo "hartbook: book: done: ${HB_BOOK_HTML}/index.html"
+          ${HB_SPHINX_BUILD} -W --keep-going -q -E -b ${builder} -d ${CMAKE_BINARY_DIR}/book/doctrees-${builder}
+          -c ${CMAKE_SOURCE_DIR} ${CMAKE_SOURCE_DIR}/book ${out}
+  COMMAND ${CMAKE_COMMAND} -E echo "hartbook: ${target}: done: ${result}"
   WORKING_DIRECTORY ${CMAKE_SOURCE_DIR}
   USES_TERMINAL
   VERBATIM)
-add_dependencies(book gates)
+add_dependencies(${target} gates)
+endfunction()
+# One recipe, two builders: the HTML book and the EPUB.
+hb_book_target(book html ${HB_BOOK_HTML} ${HB_BOOK_HTML}/index.html)
+hb_book_target(book-epub epub ${CMAKE_BINARY_DIR}/book/epub ${CMAKE_BINARY_DIR}/book/epub/Hartbook.epub)
 # -E (fresh environment): Doxygen renames some XML files between runs
 # (anonymous namespaces), and Breathe's cache would then look for files that
 # are gone. A full read costs a few seconds.
