@@ -687,7 +687,7 @@ class HbTimeline(HbDirective):
         dropped = sum(d for _, d in trace.summary.values())
 
         figure = nodes.container(classes=["hb-timeline"])
-        figure += nodes.raw("", f'<div class="hb-timeline-svg" style="overflow-x:auto">{svg}</div>', format="html")
+        figure += nodes.raw("", f'<div class="hb-timeline-svg">{svg}</div>', format="html")
         legend = nodes.paragraph()
         legend += nodes.Text(
             f"{caption}. Drawn when this page was built from the TRACE lines of "
