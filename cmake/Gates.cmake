@@ -184,6 +184,12 @@ foreach(scale_case IN ITEMS process thread limit serial too-many)
                    ${CMAKE_SOURCE_DIR}/tests/harness/scale-gate.sh ${scale_case})
   set_tests_properties(scale-07-${scale_case} PROPERTIES LABELS qemu PROCESSORS 2 TIMEOUT 320)
 endforeach()
+# The checksum checks' negative test: one share dealt to nobody must fail them.
+set(hb_scale_fault "fault=scale-wrong-share")  # KERNEL_ARGS of scale-07-wrong-share
+add_test(NAME scale-07-wrong-share
+         COMMAND ${CMAKE_COMMAND} -E env BUILD_DIR=${CMAKE_BINARY_DIR} SMP=2 KERNEL_ARGS=${hb_scale_fault}
+                 ${CMAKE_SOURCE_DIR}/tests/harness/scale-gate.sh wrong-share)
+set_tests_properties(scale-07-wrong-share PROPERTIES LABELS qemu PROCESSORS 2 TIMEOUT 320)
 
 # The scaling workload's functions never straddle a page in the kernels that
 # run it (tests/rules/hot-loops.sh: under TCG such a loop ran 8x slower).

@@ -3,6 +3,7 @@
 #include <atomic>
 
 #include "kernel/console.hpp"
+#include "kernel/fault.hpp"
 #include "kernel/hartlocal.hpp"
 #include "kernel/process.hpp"
 #include "kernel/sched.hpp"
@@ -32,7 +33,10 @@ std::uint64_t total_ticks() {
 }
 
 /// a0 of worker `w` of `workers` (hb_user_primes).
-std::uint64_t worker_arg(std::uint64_t w, std::uint64_t workers) { return (w << 32) | workers; }
+std::uint64_t worker_arg(std::uint64_t w, std::uint64_t workers) {
+    if (HB_FAULT(ScaleWrongShare)) ++workers;  // [hb:fault] one share of the blocks is dealt to nobody
+    return (w << 32) | workers;
+}
 
 /// What a run measured.
 struct Run {
@@ -221,6 +225,7 @@ void scale_task(std::uint64_t) {
     const std::uint32_t n = cpu_count();
     selftest::check(started.count() == n, kName, started.count(), " of ", n, " cpus online");
     g_limit_workers = n;
+    if (HB_FAULT(ScaleWrongShare)) ++g_limit_workers;  // [hb:fault]
     const std::uint64_t ticks0 = total_ticks();
     const std::uint64_t go = now_ticks();
     g_go.store(go, std::memory_order_release);

@@ -57,6 +57,7 @@ enum class Fault : std::uint8_t {
     NoShootdown,          ///< ch06: unmap flushes only its own CPU, no other CPU is shot down
     JoinIgnoresGeneration,  ///< ch07: a thread join takes any handle to a slot as the slot's current one
     TraceDropsIpiSend,    ///< ch07: the IPI send hook records nothing (the trace misses every send)
+    ScaleWrongShare,      ///< ch07: the scaling demos deal the blocks to one worker more than there are
     Count
 };
 
@@ -100,6 +101,7 @@ inline constexpr FaultSpec kFaultSpecs[] = {
     {Fault::NoShootdown, "no-shootdown"},
     {Fault::JoinIgnoresGeneration, "join-ignores-generation"},
     {Fault::TraceDropsIpiSend, "trace-drops-ipi-send"},
+    {Fault::ScaleWrongShare, "scale-wrong-share"},
 };
 // [hb:end fault_registry]
 

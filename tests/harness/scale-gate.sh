@@ -16,7 +16,7 @@ set -uo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 build="${BUILD_DIR:-$root/build}"
 smp="${SMP:-2}"
-case_="${1:?usage: scale-gate.sh process|thread|limit|serial|too-many}"
+case_="${1:?usage: scale-gate.sh process|thread|limit|serial|too-many|wrong-share}"
 log_dir="$build/logs/scale-gate"
 mkdir -p "$log_dir"
 log="$log_dir/$case_-smp$smp.log"
@@ -52,5 +52,13 @@ case "$case_" in
     [[ $rc -ne 0 ]] || fail "workers=9 was accepted"
     want "KSELFTEST: process scale FAIL workers=9: must be 1..8"
     echo "scale-gate too-many: PASS" ;;
+  wrong-share)
+    for mode in process limit; do
+      boot "scale=$mode ${KERNEL_ARGS:-}"; rc=$?
+      [[ $rc -ne 0 ]] || fail "scale=$mode with ${KERNEL_ARGS:-no fault} powered off with success: $(line)"
+      want "KSELFTEST: (process scale|scale limit) FAIL checksum [0-9]+, want 216816"
+      [[ -z "$(line)" ]] || fail "the refused run still printed a figure: $(line)"
+    done
+    echo "scale-gate wrong-share: PASS (both checksums refused)" ;;
   *) echo "scale-gate: unknown case $case_" >&2; exit 2 ;;
 esac
