@@ -51,22 +51,23 @@ struct Run {
         if (ended < kMaxWorkers) sections[ended++] = {e.start_ticks, e.end_ticks};
         cpus_used = cpus_used.with(e.cpu);
     }
+    std::uint64_t first_start() const {
+        std::uint64_t first = ~std::uint64_t{0};
+        for (std::uint32_t i = 0; i < ended; ++i) first = sections[i].start < first ? sections[i].start : first;
+        return first;
+    }
     /// From the first start to the last end.
     std::uint64_t compute_ticks() const {
-        std::uint64_t first = ~std::uint64_t{0}, last = 0;
-        for (std::uint32_t i = 0; i < ended; ++i) {
-            first = sections[i].start < first ? sections[i].start : first;
-            last = sections[i].end > last ? sections[i].end : last;
-        }
-        return ended == 0 ? 0 : last - first;
+        std::uint64_t last = 0;
+        for (std::uint32_t i = 0; i < ended; ++i) last = sections[i].end > last ? sections[i].end : last;
+        return ended == 0 ? 0 : last - first_start();
     }
     Overlap overlap() const { return overlap_of(sections, ended); }
 };
 
 void report(const char* mode, const Run& r, std::uint64_t ticks) {
     const Overlap o = r.overlap();
-    std::uint64_t first = ~std::uint64_t{0};
-    for (std::uint32_t i = 0; i < r.ended; ++i) first = r.sections[i].start < first ? r.sections[i].start : first;
+    const std::uint64_t first = r.first_start();
     for (std::uint32_t i = 0; i < r.ended; ++i) {  // at most kMaxWorkers lines
         console::println("KINIT: scale: section ", i, " from +", ticks_to_us(r.sections[i].start - first), " us to +",
                          ticks_to_us(r.sections[i].end - first), " us");
