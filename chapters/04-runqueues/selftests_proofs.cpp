@@ -267,6 +267,10 @@ void run_spin_phase(const char* mode, void (*probe)(std::uint64_t)) {
     constexpr const char* kName = "preemption registers";
     const std::uint32_t n = cpu_count();
     reset_slots();
+    // Each CPU's ticks during the phase: a failure says whether ticks came
+    // (and landed outside the calls) or stopped coming.
+    std::uint64_t ticks0[kMaxCpus]{};
+    for (std::uint32_t c = 0; c < n; ++c) ticks0[c] = sched::stats(CpuId(c)).ticks;
     {
         InterruptsOff batch;
         for (std::uint32_t c = 0; c < n; ++c) {
@@ -290,6 +294,17 @@ void run_spin_phase(const char* mode, void (*probe)(std::uint64_t)) {
         kSpinWaitUs + kWaitUs);
     selftest::check(all, kName, mode, " probes did not finish");
     wait_table_drained(kName);
+    // One line per mode, whatever the CPU count: the weakest probe's figures.
+    const ProbeSlot* weakest = &g_slots[0];
+    for (std::uint32_t c = 0; c < n; ++c) {
+        for (std::uint32_t k = 0; k < 2; ++k) {
+            const ProbeSlot& s = g_slots[c * kSlotsPerCpu + k];
+            if (s.interleaved < weakest->interleaved) weakest = &s;
+        }
+    }
+    console::println("KINIT: preemption (", mode, " mode): ", n, " cpus x 2 probes; weakest, cpu", weakest->cpu,
+                     " task ", weakest->k, ": preempted in ", weakest->preempted, " of ", weakest->calls,
+                     " calls, partner ran during ", weakest->interleaved);
     for (std::uint32_t c = 0; c < n; ++c) {
         for (std::uint32_t k = 0; k < 2; ++k) {
             const ProbeSlot& s = g_slots[c * kSlotsPerCpu + k];
@@ -297,7 +312,8 @@ void run_spin_phase(const char* mode, void (*probe)(std::uint64_t)) {
             // partner (other patterns, same CPU) ran while it was.
             selftest::check(s.interleaved >= kInterleaves, kName, mode, " probes on cpu", c,
                             " did not interleave: task ", k, " preempted in ", s.preempted, " of ", s.calls,
-                            " calls, its partner ran during ", s.interleaved, " of them (want ", kInterleaves, ")");
+                            " calls, its partner ran during ", s.interleaved, " of them (want ", kInterleaves,
+                            "); cpu", c, " took ", sched::stats(CpuId(c)).ticks - ticks0[c], " ticks meanwhile");
         }
     }
 }
