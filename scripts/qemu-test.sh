@@ -19,6 +19,10 @@
 #   KERNEL_ARGS         kernel command line, e.g. fault=skip-hart-start (mutation
 #                       tests) or maxcpus=2
 #   ACCEL               single (one host thread for all harts) or multi
+#   NONCE               grading nonce (1..32 of 0-9a-z; make grade sets one per
+#                       run): appended to KERNEL_ARGS as nonce=<it>; the kernel
+#                       ends every marker with " nonce=<it>" and the ladder
+#                       requires it, so a saved transcript cannot pass
 #   MEMORY=256M         guest RAM (64M..16G, e.g. 128M or 2G; run-qemu-rv64.sh
 #                       checks it); give LOG_SUFFIX too to keep its logs apart
 #   EXPECT_FAIL         regex: this run must FAIL with a verdict matching it
@@ -85,6 +89,7 @@ LADDER="${HB_LADDER:-$BUILD_DIR/tools/ladder/hb-ladder}"
 [[ -x "$LADDER" ]] || missing "hb-ladder not found at $LADDER (cmake --build build --target hb-ladder)"
 
 # ------------------------------------------------------------ configuration
+[[ -n "${NONCE:-}" ]] && KERNEL_ARGS="${KERNEL_ARGS:+$KERNEL_ARGS }nonce=$NONCE"
 cfg_args=(--chapters-dir "$CHAPTERS_DIR" --chapter "${CHAPTER:-}" --smp "${SMP:-}"
           --require-smp "${REQUIRE_SMP:-}" --run-until-marker "${RUN_UNTIL_MARKER:-}"
           --run-timeout "${RUN_TIMEOUT:-}" --accel "${ACCEL:-}" --machine "${MACHINE:-}"

@@ -18,10 +18,6 @@ const BootInfo& early_init(HartId boot_hart, std::uintptr_t dtb, const char* cha
                            const char* title) {
     console::println("Hartbook chapter ", chapter, ": ", title);
     g_boot.boot_hart = boot_hart;
-    // The boot hart id is a0 from the firmware, not 0: OpenSBI picks the
-    // boot hart by lottery.
-    console::println("KINIT: boot hart", boot_hart);
-
     const void* blob = reinterpret_cast<const void*>(dtb);
     const std::size_t size = fdt::total_size(blob);
     auto parsed = fdt::parse(blob, size);
@@ -30,6 +26,17 @@ const BootInfo& early_init(HartId boot_hart, std::uintptr_t dtb, const char* cha
     init_wait(g_boot.platform.timebase_hz);
     g_boot.args = BootArgs(g_boot.platform.bootargs, g_boot.platform.bootargs_len);
     fault::init(g_boot.args);
+    // A grading run's nonce (labs, `make grade`): set before the first marker.
+    const char* nonce = nullptr;
+    std::size_t nonce_len = 0;
+    if (g_boot.args.value("nonce", nonce, nonce_len)) {
+        HB_ASSERT(valid_nonce(nonce, nonce_len), "nonce= on the command line must be 1..", kNonceMax,
+                  " characters of 0-9 and a-z");
+        console::set_marker_nonce(nonce, nonce_len);
+    }
+    // The boot hart id is a0 from the firmware, not 0: OpenSBI picks the
+    // boot hart by lottery.
+    console::println("KINIT: boot hart", boot_hart);
 
     const auto limit = static_cast<std::uint32_t>(g_boot.args.number("maxcpus", kMaxCpus));
     auto topo = Topology::build(boot_hart, g_boot.platform.harts, g_boot.platform.hart_count, limit);

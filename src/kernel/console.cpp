@@ -3,6 +3,7 @@
 #include "arch/riscv/sbi.hpp"
 #include "kernel/irqlock.hpp"
 #include "kernel/wait.hpp"
+#include "lib/bootargs.hpp"
 
 namespace hb::console {
 namespace {
@@ -11,15 +12,36 @@ namespace {
 // this hart must not find the lock held by the code it interrupted.
 constinit IrqSpinLockOf<LockClass::Console> g_lock;
 
+constinit char g_nonce[kNonceMax + 1]{};
+
+bool starts_with(const char* s, const char* prefix) {
+    while (*prefix != '\0') {
+        if (*s++ != *prefix++) return false;
+    }
+    return true;
+}
+
+void put(const char* s) {
+    for (; *s != '\0'; ++s) sbi::console_putchar(*s);
+}
+
 void emit(const Line& line) {
-    for (const char* p = line.c_str(); *p != '\0'; ++p) sbi::console_putchar(*p);
-    if (line.truncated()) {
-        for (const char* p = "..."; *p != '\0'; ++p) sbi::console_putchar(*p);
+    put(line.c_str());
+    if (line.truncated()) put("...");
+    if (g_nonce[0] != '\0' && (starts_with(line.c_str(), "KINIT:") || starts_with(line.c_str(), "KSELFTEST:"))) {
+        put(" nonce=");
+        put(g_nonce);
     }
     sbi::console_putchar('\n');
 }
 
 }  // namespace
+
+void set_marker_nonce(const char* text, std::size_t len) {
+    std::size_t i = 0;
+    for (; i < len && i < kNonceMax; ++i) g_nonce[i] = text[i];
+    g_nonce[i] = '\0';
+}
 
 void write_line(const Line& line) {
     lockcheck::assert_may_print();

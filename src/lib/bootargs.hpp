@@ -8,6 +8,23 @@
 
 namespace hb {
 
+/// The longest grading nonce (`nonce=...`, see valid_nonce).
+inline constexpr std::size_t kNonceMax = 32;
+
+/// A grading nonce, `nonce=<word>` on the kernel command line: 1..kNonceMax
+/// characters from 0-9 and a-z. With one, the console ends every KINIT and
+/// KSELFTEST line with ` nonce=<word>` and the ladder requires it on every
+/// marker (scripts/qemu-test.sh, NONCE=...), so a transcript saved from
+/// another run cannot pass for this one.
+constexpr bool valid_nonce(const char* text, std::size_t len) {
+    if (len == 0 || len > kNonceMax) return false;
+    for (std::size_t i = 0; i < len; ++i) {
+        const char c = text[i];
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z'))) return false;
+    }
+    return true;
+}
+
 class BootArgs {
 public:
     constexpr BootArgs() = default;

@@ -367,6 +367,25 @@ case_log_suffix_keeps_runs_apart() {
   [[ -f "$BUILD_DIR/logs/91-smp-smp2-mine/uart.log" ]] || fail "LOG_SUFFIX ignored"
 }
 
+# NONCE: passed to the kernel, required on every marker, kept out of the log
+# folder's name; a transcript without it (a saved log) fails.
+case_nonce_required_on_every_marker() {
+  unset LOG_DIR
+  export FAKE_ARGS_FILE="$TMP/args" NONCE=c0ffee42
+  run_gate good-nonce.log
+  expect_rc 0
+  expect_last "PASS 91-smp smp1 markers=3"
+  grep -qF -- "nonce=c0ffee42" "$FAKE_ARGS_FILE" || fail "QEMU was not given nonce=c0ffee42: $(tr '\n' ' ' <"$FAKE_ARGS_FILE")"
+  [[ -f "$BUILD_DIR/logs/91-smp-smp1/uart.log" ]] || fail "a nonce must not name the log folder"
+  run_gate good.log
+  expect_rc 1
+  expect_last "FAIL 91-smp smp1"
+  export NONCE=BAD
+  run_gate good-nonce.log
+  expect_rc 2
+  expect_last "FAIL configuration: nonce= in KERNEL_ARGS (NONCE) must be 1..32 characters of 0-9 and a-z, got 'BAD'"
+}
+
 case_expect_fail_mutation_caught() {
   export EXPECT_FAIL="missing marker: 'KSELFTEST: done ok'"
   run_gate missing.log

@@ -147,3 +147,13 @@ TEST(BootArgs, LongestAcceptedNumber) {
 }
 
 }  // namespace
+
+TEST(BootArgs, ValidNonce) {
+    EXPECT_TRUE(hb::valid_nonce("a", 1));
+    EXPECT_TRUE(hb::valid_nonce("0123456789abcdefghijklmnopqrstuv", 32));
+    EXPECT_FALSE(hb::valid_nonce("", 0));
+    EXPECT_FALSE(hb::valid_nonce("0123456789abcdefghijklmnopqrstuvw", 33));
+    EXPECT_FALSE(hb::valid_nonce("aB", 2));
+    EXPECT_FALSE(hb::valid_nonce("a b", 3));
+    EXPECT_FALSE(hb::valid_nonce("a{", 2));
+}

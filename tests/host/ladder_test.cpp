@@ -814,3 +814,53 @@ TEST(LadderVerdict, ResultJsonNamesMachineCpusAndParked) {
     EXPECT_NE(j.find("\"cpus\": 2"), std::string::npos) << j;
     EXPECT_NE(j.find("\"parked\": 0"), std::string::npos) << j;
 }
+
+// ------------------------------------------------------------- the nonce
+
+TEST(LadderNonce, ReadFromTheKernelCommandLine) {
+    EXPECT_EQ(nonce_from_kernel_args(""), "");
+    EXPECT_EQ(nonce_from_kernel_args("maxcpus=2"), "");
+    EXPECT_EQ(nonce_from_kernel_args("nonce=a1b2"), "a1b2");
+    EXPECT_EQ(nonce_from_kernel_args("nonce=aa fault=no-kick nonce=bb"), "bb");  // the last one wins
+    EXPECT_THROW(nonce_from_kernel_args("nonce="), ConfigError);
+    EXPECT_THROW(nonce_from_kernel_args("nonce=ABC"), ConfigError);   // lower case only
+    EXPECT_THROW(nonce_from_kernel_args("nonce=a{N}"), ConfigError);  // no ladder placeholders
+    EXPECT_THROW(nonce_from_kernel_args("nonce=" + std::string(33, 'a')), ConfigError);
+    EXPECT_EQ(nonce_from_kernel_args("nonce=" + std::string(32, 'a')), std::string(32, 'a'));
+}
+
+TEST(LadderNonce, EveryMarkerMustCarryIt) {
+    RunConfig run{2, true};
+    run.nonce = "f00d";
+    const auto ladder = parse(kSmp);
+    EXPECT_EQ(expected_markers(ladder, run),
+              (std::vector<std::string>{"KINIT: boot hart{N} nonce=f00d", "KINIT: cpu1 online nonce=f00d",
+                                        "KSELFTEST: smp online ok nonce=f00d", "KSELFTEST: done ok nonce=f00d"}));
+    const auto good = judge_lines(kSmp,
+                                  {"KINIT: boot hart3 nonce=f00d", "KINIT: cpu1 online nonce=f00d",
+                                   "KSELFTEST: smp online ok nonce=f00d", "KSELFTEST: done ok nonce=f00d"},
+                                  run);
+    EXPECT_TRUE(good.pass) << good.reason;
+    // A transcript from a run without the nonce (or with another one) does not pass.
+    const auto replayed = judge_lines(
+        kSmp, {"KINIT: boot hart3", "KINIT: cpu1 online", "KSELFTEST: smp online ok", "KSELFTEST: done ok"}, run);
+    EXPECT_FALSE(replayed.pass);
+    const auto other = judge_lines(kSmp,
+                                   {"KINIT: boot hart3 nonce=beef", "KINIT: cpu1 online nonce=beef",
+                                    "KSELFTEST: smp online ok nonce=beef", "KSELFTEST: done ok nonce=beef"},
+                                   run);
+    EXPECT_FALSE(other.pass);
+}
+
+TEST(LadderNonce, ConfigValidatesItAndKeepsItOutOfTheLogFolder) {
+    RawConfig raw;
+    raw.kernel_args = "fault=no-kick nonce=abc123";
+    const auto c = resolve_config(raw);
+    EXPECT_EQ(c.run.nonce, "abc123");
+    EXPECT_EQ(c.log_suffix, "fault-no-kick");
+    raw.kernel_args = "nonce=abc123";
+    EXPECT_EQ(resolve_config(raw).log_suffix, "");
+    raw.kernel_args = "nonce=Not-Ok";
+    EXPECT_EQ(config_error(raw),
+              "nonce= in KERNEL_ARGS (NONCE) must be 1..32 characters of 0-9 and a-z, got 'Not-Ok'");
+}

@@ -98,6 +98,7 @@ struct RunConfig {
     bool require_smp = false;  // smp lines are required (needs cpus() >= 2)
     Machine machine = Machine::Virt;
     int cpu_limit = kKernelCpuLimit;  // L: min(kMaxCpus, maxcpus=N), >= 1
+    std::string nonce{};              // `nonce=` on the command line: every marker ends " nonce=<it>"
 
     // H: harts the kernel can run on.
     int harts() const { return machine == Machine::SifiveU ? smp - 1 : smp; }
@@ -112,10 +113,15 @@ struct RunConfig {
 // 1..kMaxCpus like Topology::build does.
 int cpu_limit_from_kernel_args(std::string_view kernel_args);
 
+// The grading nonce on the kernel command line (`nonce=<word>`, last one
+// wins), or "" if there is none. Throws ConfigError if it is not 1..32
+// characters of 0-9 and a-z (hb::valid_nonce, the kernel's own rule).
+std::string nonce_from_kernel_args(std::string_view kernel_args);
+
 // The markers this run must print, in order: every plain line, each
 // `parked` line parked() times, plus the smp lines (with {cpu} expanded to
 // 1..cpus()-1) when require_smp is set and cpus() >= 2. {limit} becomes
-// cpu_limit everywhere.
+// cpu_limit everywhere. With a nonce, every marker ends in " nonce=<nonce>".
 std::vector<std::string> expected_markers(const std::vector<MarkerLine>& ladder, RunConfig run);
 
 // ------------------------------------------------------------ configuration
