@@ -8,7 +8,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CHAPTERS := $(notdir $(wildcard chapters/[0-9][0-9]-*))
 NUMS := $(foreach c,$(CHAPTERS),$(firstword $(subst -, ,$(c))))
 
-.PHONY: help deps configure build test book book-epub book-check mutants run-smp-process-scale run-thread-scale clean
+.PHONY: help deps configure build test book book-epub book-check mutants grade labs check-labs run-smp-process-scale run-thread-scale clean
 
 help: ## list every target with one line each
 	@echo "Hartbook make targets:"
@@ -28,9 +28,9 @@ build: configure ## build host tests, tools and every chapter kernel
 	@echo "hartbook: building host tests and chapter kernels"
 	@$(CMAKE) --build $(BUILD) -j $(JOBS)
 
-test: build ## host GoogleTest suites + every chapter's QEMU gates (ctest; not label book, see book-check)
+test: build ## host GoogleTest suites + every chapter's QEMU gates (ctest; not labels book and labs: book-check, check-labs)
 	@echo "hartbook: running ctest (labels: host, qemu)"
-	@$(CTEST) --test-dir $(BUILD) --output-on-failure -j $(JOBS) -LE '^book$$'
+	@$(CTEST) --test-dir $(BUILD) --output-on-failure -j $(JOBS) -LE '^(book|labs)$$'
 
 book: build ## run every chapter gate, then render build/book/html/index.html
 	@$(CMAKE) --build $(BUILD) --target book
@@ -52,6 +52,15 @@ run-smp-process-scale: build ## chapter 07: worker processes at -smp 1, 2, 4 vs 
 run-thread-scale: build ## chapter 07: sibling threads of one process at -smp 1, 2, 4 vs the limit (ROUNDS=5)
 	@python3 tools/scale.py --mode thread --build $(BUILD)
 
+grade: configure ## course labs: build, run this lab tree's tests, print the score, write $(BUILD)/grade/results.json (LAB=NN in the book's own tree)
+	@python3 tools/lab.py grade $(if $(LAB),--lab $(LAB)) --build-dir $(BUILD)
+
+labs: ## course labs: list them (regions, lines a student writes, test groups and points)
+	@python3 tools/lab.py list
+
+check-labs: build ## course labs' self-check: each lab's stub tree scores 0 on its lab and full marks on the earlier ones (CTest label labs; slow)
+	@$(CTEST) --test-dir $(BUILD) --output-on-failure -L '^labs$$'
+
 clean: ## remove the build tree
 	rm -rf $(BUILD)
 
@@ -71,3 +80,13 @@ chapter-$(1)-gdb: build
 	@./scripts/run-qemu-rv64.sh --chapter $(1) --smp $$(SMP) --machine $$(MACHINE) --gdb
 endef
 $(foreach n,$(NUMS),$(eval $(call chapter_rules,$(n))))
+
+# Course labs: lab-NN for every chapter with a lab/ folder.
+#: lab-NN           export lab NN's student tree to $(BUILD)/labs/lab-NN (LAB_DEST=dir to choose); cd there, make grade
+LAB_NUMS := $(foreach c,$(notdir $(patsubst %/lab/,%,$(wildcard chapters/[0-9][0-9]-*/lab/))),$(firstword $(subst -, ,$(c))))
+define lab_rules
+.PHONY: lab-$(1)
+lab-$(1):
+	@python3 tools/lab.py export $(1) $$(or $$(LAB_DEST),$$(BUILD)/labs/lab-$(1))
+endef
+$(foreach n,$(LAB_NUMS),$(eval $(call lab_rules,$(n))))

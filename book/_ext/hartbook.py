@@ -189,10 +189,15 @@ LANGUAGE_BY_SUFFIX = {
 }
 
 # A marker is a whole comment line: `// [hb:region x]`, `/* [hb:region x] */`
-# or `# [hb:region x]`.
+# or `# [hb:region x]`. The course labs (tools/lab.py) mark the code a
+# student writes the same way: `// [hb:lab 04 x]`, then the solution, then
+# `// [hb:stub x]` and the stub as `//| ` lines, then `// [hb:end x]`. Lab
+# and stub markers and stub lines never show in a quote.
 MARKER_RE = re.compile(
-    r"^\s*(?://|/\*|#)\s*\[hb:(?P<kind>region|end)\s+(?P<name>[A-Za-z0-9_.-]+)\]\s*(?:\*/)?\s*$"
+    r"^\s*(?://|/\*|#)\s*\[hb:(?P<kind>region|end|lab|stub)\s+(?:(?P<lab>[0-9]{2})\s+)?"
+    r"(?P<name>[A-Za-z0-9_.-]+)\]\s*(?:\*/)?\s*$"
 )
+STUB_LINE_RE = re.compile(r"^\s*//\|( |$)")
 
 
 FAULT_TAG = "[hb:fault]"
@@ -206,6 +211,8 @@ def find_region(text: str, region: str):
     for i, line in enumerate(lines):
         m = MARKER_RE.match(line)
         if not m:
+            continue
+        if m["kind"] in ("lab", "stub"):
             continue
         if m["kind"] == "region":
             names.append(m["name"])
@@ -230,7 +237,11 @@ def find_region(text: str, region: str):
     # are fault-injection sites: each is one line tagged `// [hb:fault]`
     # (src/lib/faults.hpp), so the taught code reads as if faults did not
     # exist. The book says so once, where it explains the mutation gates.
-    body = [l for l in lines[start + 1 : end] if not MARKER_RE.match(l) and FAULT_TAG not in l]
+    body = [
+        l
+        for l in lines[start + 1 : end]
+        if not MARKER_RE.match(l) and FAULT_TAG not in l and not STUB_LINE_RE.match(l)
+    ]
     while body and not body[0].strip():
         body.pop(0)
     while body and not body[-1].strip():

@@ -166,8 +166,9 @@ CpuSet start_secondaries(const BootInfo& boot) {
     for (std::uint32_t c = 1; c < topo.cpu_count(); ++c) {
         const CpuId cpu(c);
         const HartId hart = topo.hart_of(cpu);
-        init_hart_local(cpu, hart);
         SecondaryBoot& b = hb_boot_blocks[c];
+        // [hb:lab 02 publish_boot_block]
+        init_hart_local(cpu, hart);
         b.stack_top = stack_top(cpu);
         b.cpu = c;
         b.expected_hart = hart.raw();
@@ -175,6 +176,9 @@ CpuSet start_secondaries(const BootInfo& boot) {
         b.misdirected = 0;
         // release: the block's contents are complete before the hart can run.
         b.state.store(static_cast<std::uint32_t>(BootState::Pending), std::memory_order_release);
+        // [hb:stub publish_boot_block]
+        //| // Lab 02: fill cpu's HartLocal and boot block b, then publish it.
+        // [hb:end publish_boot_block]
         expected = expected.with(cpu);
 
         if (HB_FAULT(ForgeOnline) && g_online.mark_online(cpu, cpu) == OnlineError::None) continue;  // [hb:fault]
@@ -195,6 +199,7 @@ CpuSet start_secondaries(const BootInfo& boot) {
 /// a1 = its boot block. It has its own stack (secondary.S loaded it).
 extern "C" [[noreturn]] void hb_secondary_main(std::uint64_t hart, hb::smp::SecondaryBoot* b) {
     using namespace hb;
+    // [hb:lab 02 secondary_handshake]
     // acquire: pairs with the boot hart's release store of Pending, so this
     // hart sees its boot block and HartLocal fully written.
     const auto state = b->state.load(std::memory_order_acquire);
@@ -216,6 +221,11 @@ extern "C" [[noreturn]] void hb_secondary_main(std::uint64_t hart, hb::smp::Seco
                          " start.S passed it on");
     }
     b->state.store(static_cast<std::uint32_t>(smp::BootState::Online), std::memory_order_release);
+    // [hb:stub secondary_handshake]
+    //| // Lab 02: check the boot block, become cpu b->cpu, come online, report.
+    //| (void)hart;
+    //| const CpuId cpu(b->cpu);
+    // [hb:end secondary_handshake]
     kmain_secondary(cpu);  // the chapter's per-CPU steps (its kmain.cpp)
     for (;;) arch::wait_for_interrupt();
 }

@@ -73,18 +73,28 @@ public:
 
     /// Does `h` name a live slot in the life it was handed out for?
     [[nodiscard]] constexpr HandleError check(Handle h) const {
+        // [hb:lab 07 handle_check]
         if (h.index >= N) return HandleError::OutOfRange;
         if (!m_live[h.index] || h.generation != m_generation[h.index]) return HandleError::Stale;
         return HandleError::None;
+        // [hb:stub handle_check]
+        //| // Lab 07: a handle is good only for a live slot, in the life it named.
+        //| (void)h;
+        //| return HandleError::Stale;
+        // [hb:end handle_check]
     }
 
     /// Ends the slot's life (checked): every handle to it is stale from now on.
     constexpr HandleError release(Handle h) {
         const HandleError e = check(h);
         if (e != HandleError::None) return e;
+        // [hb:lab 07 handle_release]
         m_live[h.index] = false;
         // Next life; skip 0 on wrap-around so a zeroed handle stays invalid.
         m_generation[h.index] = m_generation[h.index] + 1 == 0 ? 1 : m_generation[h.index] + 1;
+        // [hb:stub handle_release]
+        //| // Lab 07: end the slot's life so every handle to it goes stale.
+        // [hb:end handle_release]
         return HandleError::None;
     }
 

@@ -165,6 +165,7 @@ public:
     /// read-modify-write, one drain synchronises with *all* posts before it,
     /// coalesced ones included (they continue the release sequence).
     [[nodiscard]] PostOutcome post(Reason reason) {
+        // [hb:lab 05 mailbox_post]
         const std::uint32_t bit = static_cast<std::uint32_t>(reason);
         if (!std::has_single_bit(bit) || (bit & ~KnownMask) != 0) {
             m_rejected.fetch_add(1, std::memory_order_relaxed);  // statistics only
@@ -176,6 +177,11 @@ public:
             return PostOutcome::Coalesced;
         }
         return PostOutcome::MustSend;
+        // [hb:stub mailbox_post]
+        //| // Lab 05: refuse unknown reasons; set the bit; who must send?
+        //| (void)reason;
+        //| return PostOutcome::RejectedUnknown;
+        // [hb:end mailbox_post]
     }
 
     // [hb:region ssip_before_drain]
@@ -209,7 +215,14 @@ public:
     ///
     /// Ordering: acquire pairs with post()'s release (see there). Relaxed
     /// would let the target read its runqueue before the sender's enqueue.
-    [[nodiscard]] Drained drain() { return Drained(m_bits.exchange(0, std::memory_order_acquire)); }
+    [[nodiscard]] Drained drain() {
+        // [hb:lab 05 mailbox_drain]
+        return Drained(m_bits.exchange(0, std::memory_order_acquire));
+        // [hb:stub mailbox_drain]
+        //| // Lab 05: take every pending bit at once, leaving the word 0.
+        //| return Drained(0);
+        // [hb:end mailbox_drain]
+    }
     // [hb:end ssip_before_drain]
 
     /// A racy look for dumps and selftests; never a reason to skip a drain.

@@ -142,6 +142,7 @@ public:
     /// oldest task within it. False if the queue is empty (run idle).
     /// Bounded: at most kQosClassCount classes are looked at.
     [[nodiscard]] constexpr bool pick_next(RunnableTask& out) {
+        // [hb:lab 04 pick_next]
         for (std::uint32_t i = 0; i < kQosClassCount; ++i) {
             Class& c = m_classes[i];
             Entry p{};
@@ -158,6 +159,11 @@ public:
             return true;
         }
         return false;
+        // [hb:stub pick_next]
+        //| // Lab 04: take the most urgent class's oldest task (pinned or free).
+        //| (void)out;
+        //| return false;
+        // [hb:end pick_next]
     }
 
     // [hb:region steal]
@@ -179,6 +185,7 @@ public:
             ++m_counters.steal_refused;
             return StealOutcome::RejectedAboveBound;
         }
+        // [hb:lab 06 steal_victim]
         for (std::uint32_t i = qos_index(q); i < kQosClassCount && out.count < n; ++i) {
             Entry e{};
             while (out.count < n && m_classes[i].free.pop_back(e)) {
@@ -187,6 +194,10 @@ public:
         }
         m_counters.stolen_out += out.count;
         return out.count > 0 ? StealOutcome::Stolen : StealOutcome::NothingEligible;
+        // [hb:stub steal_victim]
+        //| // Lab 06: move up to n free tasks, classes q and below, newest first.
+        //| return StealOutcome::NothingEligible;
+        // [hb:end steal_victim]
     }
 
     /// The thief's side, under the thief's own lock (never both locks at

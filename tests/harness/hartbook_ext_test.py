@@ -194,5 +194,30 @@ class CheckMode(unittest.TestCase):
             self.assertRegex(problems[0], r"^book/p.rst:4: hb-const: src/k.hpp: no 'constexpr ... kB")
 
 
+class LabMarksNeverShow(unittest.TestCase):
+    SRC = textwrap.dedent("""\
+        // [hb:region pick]
+        bool pick(int& out) {
+            // [hb:lab 04 pick_body]
+            out = 1;
+            return true;
+            // [hb:stub pick_body]
+            //| (void)out;
+            //| return false;
+            // [hb:end pick_body]
+        }
+        // [hb:end pick]
+        """)
+
+    def test_quote_is_the_solution_without_lab_marks(self):
+        body, first, names = hb.find_region(self.SRC, "pick")
+        self.assertEqual(body, ["bool pick(int& out) {", "    out = 1;", "    return true;", "}"])
+        self.assertEqual(names, ["pick"])  # a lab is not a region
+
+    def test_a_lab_name_is_not_a_quotable_region(self):
+        with self.assertRaises(ValueError):
+            hb.find_region(self.SRC, "pick_body")
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -62,6 +62,7 @@ hb_trap_entry:
     j       .Lsave_common
 
 .Lfrom_user:
+    // [hb:lab 03 trap_from_user]
     /* tp = HartLocal, sscratch = the user's tp. Move to this hart's own
      * trap stack. */
     sd      t0, HB_HL_SCRATCH(tp)
@@ -79,6 +80,21 @@ hb_trap_entry:
     lla     gp, __global_pointer$       /* the kernel's gp, not the user's */
     .option pop
     j       .Lsave_rest
+    // [hb:stub trap_from_user]
+    //| /* Lab 03: tp = HartLocal, sscratch = the user's tp. Move to this hart's
+    //|  * trap stack, save sp, tp and gp of the user into the frame, make
+    //|  * sscratch 0 and gp the kernel's, then j .Lsave_rest. Until then: */
+    //| ld      sp, HB_HL_TRAP_STACK_TOP(tp)
+    //| .option push
+    //| .option norelax
+    //| lla     gp, __global_pointer$
+    //| .option pop
+    //| la      a0, .Llab03_what
+    //| call    hb_lab_unimplemented
+    //| .pushsection .rodata
+    //| .Llab03_what: .asciz "lab 03: the trap entry from user mode (trap.S, .Lfrom_user)"
+    //| .popsection
+    // [hb:end trap_from_user]
 
 .Lsave_common:
     SAVE(3)
