@@ -376,10 +376,9 @@ def run_group(build: Path, g: Group, env: dict, jobs: int) -> Outcome:
         cases = []
         if junit.is_file():
             try:
-                cases = ET.parse(junit).getroot().iter("testcase")
-                cases = list(cases)
+                cases = list(ET.parse(junit).getroot().iter("testcase"))
             except ET.ParseError:
-                cases = []
+                pass
     seconds = time.monotonic() - t0
     if not cases:
         return Outcome(g, False, 0, seconds, f"no test matches '{g.regex}' (was it removed or not built?)", "")

@@ -34,6 +34,28 @@ void spawn_or_fail(const char* test, const char* name, void (*fn)(std::uint64_t)
 void company_begin(const char* test, CpuSet cpus);
 void company_end(const char* test);
 
+/// A quick benchmark's time budget. Every gate boots the quick run,
+/// single-threaded TCG too, where one sample can cost a host time slice
+/// (about 100 ms): after 1 s, with at least one sample, a quick run stops
+/// and its line says so. A full run (bench=...) takes every sample.
+class QuickBudget {
+public:
+    explicit QuickBudget(bool full) : m_full(full), m_end(now_ticks() + us_to_ticks(1'000'000)) {}
+    /// Is the quick run, holding `samples` samples, out of time? Once true, stays true.
+    bool spent(std::uint32_t samples) {
+        if (!m_full && samples > 0 && now_ticks() >= m_end) m_cut = true;
+        return m_cut;
+    }
+    [[nodiscard]] bool cut() const { return m_cut; }
+    /// The end of the figures line: ")" or ", cut short at 1 s)".
+    [[nodiscard]] const char* line_end() const { return m_cut ? ", cut short at 1 s)" : ")"; }
+
+private:
+    bool m_full;
+    std::uint64_t m_end;
+    bool m_cut = false;
+};
+
 /// Before any other hart starts.
 void init_selftests(const BootInfo& boot);
 

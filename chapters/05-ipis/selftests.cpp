@@ -20,6 +20,7 @@ namespace {
 
 using ch04::spawn_or_fail;
 using ch04::task_wait;
+using ch04::QuickBudget;
 using sched::Task;
 
 constexpr std::uint64_t kWaitUs = 5'000'000;
@@ -439,10 +440,6 @@ constexpr std::uint32_t kTrips = 10'000;
 constexpr std::uint32_t kWakes = 300;
 constexpr std::uint32_t kQuickTrips = 1'000;
 constexpr std::uint32_t kQuickWakes = 30;
-/// The short run also stops after this long (with at least one sample), so
-/// a boot where every wake costs a host time slice (single-threaded TCG:
-/// about 100 ms each) does not spend seconds on a figure nobody gates on.
-constexpr std::uint64_t kQuickBudgetUs = 1'000'000;
 constinit std::uint32_t g_samples[kTrips]{};
 
 struct Figures {
@@ -499,9 +496,9 @@ void measure() {
     }
     // Idle wake latency: spawn onto a tickless idle CPU -> the task's first instruction.
     std::uint32_t n = 0;
-    const std::uint64_t budget_end = now_ticks() + us_to_ticks(kQuickBudgetUs);
+    QuickBudget budget(full);  // the short run also stops after 1 s
     for (std::uint32_t i = 0; i < wakes; ++i) {
-        if (!full && n > 0 && now_ticks() >= budget_end) break;
+        if (budget.spent(n)) break;
         if (!await_idle_tickless(t)) break;
         reset_probe();
         const std::uint64_t t0 = now_ticks();
@@ -509,10 +506,10 @@ void measure() {
         if (!task_wait([] { return g_probe.ran.load(std::memory_order_acquire) != 0; }, kWaitUs)) break;
         g_samples[n++] = static_cast<std::uint32_t>(g_probe.started_at - t0);
     }
-    if (n == wakes || (!full && n > 0 && now_ticks() >= budget_end)) {
+    if (n == wakes || budget.cut()) {
         const Figures w = figures(n);
         console::println("KINIT: bench idle wake: spawn to first instruction median ", w.median_ns, " ns p99 ",
-                         w.p99_ns, " ns (", n, " wakes of tickless idle cpu", t, n < wakes ? ", cut short at 1 s)" : ")");
+                         w.p99_ns, " ns (", n, " wakes of tickless idle cpu", t, budget.line_end());
     }
 }
 // [hb:end measure]

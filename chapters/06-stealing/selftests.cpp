@@ -21,6 +21,7 @@ namespace {
 
 using ch04::spawn_or_fail;
 using ch04::task_wait;
+using ch04::QuickBudget;
 
 constexpr std::uint64_t kWaitUs = 5'000'000;
 
@@ -561,9 +562,7 @@ void measure() {
     constexpr std::uint32_t kQuickRounds = 20;
     const bool full = g_boot->args.has("bench", "shootdown");
     const std::uint32_t rounds = full ? kFullRounds : kQuickRounds;
-    // The short run also stops after 1 s with at least one sample.
-    const std::uint64_t budget_end = now_ticks() + us_to_ticks(1'000'000);
-    bool cut = false;
+    QuickBudget budget(full);  // the short run also stops after 1 s
     static std::uint32_t samples[kFullRounds];
     const CpuSet readers = reader_cpus();
     const std::uint64_t va = kUserBase + 0x30000;
@@ -571,10 +570,7 @@ void measure() {
     const std::uint64_t other = kUserBase + 0x40000;
     std::uint32_t n = 0;
     for (; n < rounds; ++n) {
-        if (!full && n > 0 && now_ticks() >= budget_end) {
-            cut = true;
-            break;
-        }
+        if (budget.spent(n)) break;
         if (!proc::map_page(*r.process, other).ok()) break;
         if (proc::unmap_page(*r.process, other) != proc::ProcError::None) break;
         samples[n] = static_cast<std::uint32_t>(proc::stats().last_round_trip_ns);
@@ -582,11 +578,11 @@ void measure() {
     g_reader_stop.store(1, std::memory_order_release);
     readers_done(readers);
     (void)proc::unmap_page(*r.process, va);
-    if (n != rounds && !cut) return;
+    if (n != rounds && !budget.cut()) return;
     std::sort(samples, samples + n);
     console::println("KINIT: bench shootdown: unmap to last ack median ", samples[n / 2], " ns p99 ",
                      samples[(n * 99) / 100], " ns (", n, " unmaps, ", readers.count(),
-                     readers.count() == 1 ? " target cpu" : " target cpus", cut ? ", cut short at 1 s)" : ")");
+                     readers.count() == 1 ? " target cpu" : " target cpus", budget.line_end());
 }
 // [hb:end measure]
 
