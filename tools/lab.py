@@ -8,6 +8,8 @@ their autograder.
                                             a self-contained student tree for lab NN
     tools/lab.py grade [--lab NN] [--json F] [--no-nonce] [--no-build]
                                             build, run the lab's tests, score them
+    tools/lab.py selfcheck NN [--work DIR]  lab NN's stub tree scores 0 on it and full
+                                            marks on the earlier labs (CTest label labs)
 
 A lab is the code a student writes, marked in src/ with the book's region
 syntax (the book never shows these marks):
@@ -40,8 +42,8 @@ The export (chapter NN's lab):
     so the tree can grade the earlier labs too (the self-check does);
   * the handout becomes LAB.md, and .hartbook-lab names the lab for `make grade`.
 
-Exit status: 0 success (grade: full marks); 1 a check failed, or grade
-scored less than full marks; 2 usage error (unknown lab, DEST not empty...).
+Exit status: 0 success (grade: full marks); 1 a check failed, grade
+scored less than full marks, or a selfcheck expectation failed; 2 usage error (unknown lab, DEST not empty...).
 
 Standard library only (Debian's python3).
 """
@@ -407,22 +409,36 @@ def failure_reason(name: str, output: str) -> tuple[str, str]:
     return "failed (see ctest --output-on-failure -R '" + re.escape(name) + "')", ""
 
 
+def child_env() -> dict:
+    """The environment for a nested make or ctest: no chapter selection, no
+    outer make's jobserver (its descriptors are not ours)."""
+    env = dict(os.environ)
+    for k in ("CHAPTER", "MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES"):
+        env.pop(k, None)
+    return env
+
+
+def build_tree(root: Path, build: Path) -> tuple[bool, str]:
+    b = subprocess.run(["make", "-C", str(root), "build", f"BUILD={build}"], env=child_env(),
+                       capture_output=True, text=True)
+    return b.returncode == 0, "\n".join((b.stdout + b.stderr).splitlines()[-25:])
+
+
 def grade(root: Path, labs: dict[str, Lab], nn: str, build: Path, json_path: Path, nonce: bool,
           do_build: bool, jobs: int) -> int:
+    """Grades lab `nn` in the tree at `root`; returns the score."""
     lab = labs[nn]
     print(f"hartbook grade: lab {nn} ({lab.chapter}), {len(lab.groups)} test groups, {lab.points} points")
     if do_build:
         print("hartbook grade: building (make build) ...", flush=True)
-        b = subprocess.run(["make", "-C", str(root), "build", f"BUILD={build}"], capture_output=True, text=True)
-        if b.returncode != 0:
-            tail = "\n".join((b.stdout + b.stderr).splitlines()[-25:])
+        ok, tail = build_tree(root, build)
+        if not ok:
             print(tail)
             print(f"hartbook grade: FAIL the build failed: every group scores 0")
             write_results(json_path, lab, [Outcome(g, False, 0, 0.0, "the build failed", "") for g in lab.groups],
                           build_output=tail)
-            return 1
-    env = dict(os.environ)
-    env.pop("CHAPTER", None)
+            return 0
+    env = child_env()
     if nonce:
         env["NONCE"] = secrets.token_hex(8)
     outcomes = []
@@ -440,7 +456,35 @@ def grade(root: Path, labs: dict[str, Lab], nn: str, build: Path, json_path: Pat
     print(f"Score: {score}/{lab.points}")
     write_results(json_path, lab, outcomes)
     print(f"hartbook grade: wrote {json_path}")
-    return 0 if score == lab.points else 1
+    return score
+
+
+def selfcheck(root: Path, labs: dict[str, Lab], nn: str, work: Path, jobs: int) -> int:
+    """Lab `nn`'s self-check: its stub tree builds, scores 0 on lab `nn` and
+    full marks on every earlier lab. Returns the number of failed checks."""
+    lab = labs[nn]
+    tree = work / f"lab-{nn}"
+    if tree.exists():
+        shutil.rmtree(tree)
+    export(root, labs, nn, tree, solution=False)
+    t0 = time.monotonic()
+    build = tree / "build"
+    ok, tail = build_tree(tree, build)
+    print(f"selfcheck lab {nn}: stub tree built in {time.monotonic() - t0:.0f}s" if ok else tail, flush=True)
+    if not ok:
+        print(f"selfcheck lab {nn}: FAIL the stub tree does not build (a stub must compile)")
+        return 1
+    tree_labs = load_labs(tree)
+    failures = 0
+    for other in sorted(tree_labs):
+        want = 0 if other == nn else tree_labs[other].points
+        got = grade(tree, tree_labs, other, build, build / "grade" / f"lab-{other}.json", True, False, jobs)
+        verdict = "ok" if got == want else "FAIL"
+        what = "its own lab" if other == nn else "an earlier lab"
+        print(f"selfcheck lab {nn}: stub tree scores {got}/{tree_labs[other].points} on lab {other} "
+              f"({what}, want {want}): {verdict}", flush=True)
+        failures += got != want
+    return failures
 
 
 def write_results(path: Path, lab: Lab, outcomes: list[Outcome], build_output: str = "") -> None:
@@ -487,6 +531,10 @@ def main(argv: list[str]) -> int:
     g.add_argument("--no-nonce", action="store_true")
     g.add_argument("--no-build", action="store_true")
     g.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
+    c = sub.add_parser("selfcheck", help="a lab's stub tree scores 0 on it and full marks on the earlier labs")
+    c.add_argument("lab")
+    c.add_argument("--work", default="build/labcheck", help="where the stub tree is exported and built")
+    c.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
     a = ap.parse_args(argv)
     root = Path.cwd() if (Path.cwd() / "cmake" / "Chapters.cmake").is_file() else ROOT
     try:
@@ -525,7 +573,14 @@ def main(argv: list[str]) -> int:
                 return 2
             build = (root / a.build_dir).resolve()
             json_path = Path(a.json).resolve() if a.json else build / "grade" / "results.json"
-            return grade(root, labs, nn, build, json_path, not a.no_nonce, not a.no_build, a.jobs)
+            score = grade(root, labs, nn, build, json_path, not a.no_nonce, not a.no_build, a.jobs)
+            return 0 if score == labs[nn].points else 1
+        if a.cmd == "selfcheck":
+            nn = a.lab.zfill(2)
+            if nn not in labs:
+                print(f"lab.py: no lab {a.lab}; labs: {' '.join(sorted(labs))}", file=sys.stderr)
+                return 2
+            return 0 if selfcheck(root, labs, nn, (root / a.work).resolve(), a.jobs) == 0 else 1
     except LabError as err:
         print(f"lab.py: {err}", file=sys.stderr)
         return 2 if a.cmd in ("export", "grade") else 1

@@ -516,14 +516,14 @@ bool try_steal(CpuSched& pc, CpuId self) {
             o = steal_from(runqueue(victim), QosClass::Realtime, kStealMax, batch);
         }  // [hb:fault]
         if (o != StealOutcome::Stolen) continue;
+        // [hb:lab 06 steal_thief]
         // The batch comes newest first (taken from the tail); queue it
         // oldest first, so the stolen tasks keep their order here.
         for (std::uint32_t j = batch.count; j-- > 0;) {
-            const std::uint32_t i = j;
-            Task& t = *task_by_id(batch.tasks[i].task);
+            Task& t = *task_by_id(batch.tasks[j].task);
             t.home = self;  // queued, not running: published by this runqueue's lock
             // Cannot be refused: kMaxTasks <= capacity (static_assert in sched.hpp).
-            const EnqueueOutcome in = pc.rq.enqueue_stolen(batch.tasks[i]);
+            const EnqueueOutcome in = pc.rq.enqueue_stolen(batch.tasks[j]);
             HB_ASSERT(in == EnqueueOutcome::Accepted, "stolen task ", t.id, " refused by cpu", self, "'s queue");
             audit::record(AuditEvent::Migration, victim, t.id);
         }
@@ -531,6 +531,13 @@ bool try_steal(CpuSched& pc, CpuId self) {
         pc.stolen.fetch_add(batch.count, std::memory_order_relaxed);
         trace::record(TraceEvent::Steal, victim.raw(), static_cast<std::uint16_t>(batch.count));
         return true;
+        // [hb:stub steal_thief]
+        //| // Lab 06: the batch is yours now: queue it here (oldest first), make this
+        //| // CPU each task's home, record the migrations, count the steal, return true.
+        //| (void)batch;
+        //| (void)pc;
+        //| return false;
+        // [hb:end steal_thief]
     }
     return false;
 }

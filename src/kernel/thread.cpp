@@ -35,7 +35,11 @@ void thread_main(std::uint64_t index) {
     t.exit.start_ticks = now_ticks();
     t.exit.value = trap::run_user(t.program, sched::task_user_stack_top(self), t.arg);
     t.exit.end_ticks = now_ticks();
+    // [hb:lab 07 thread_exit_publish]
     t.done.store(1, std::memory_order_release);  // the slot is the joiner's from here on
+    // [hb:stub thread_exit_publish]
+    //| // Lab 07: publish the exit record to the joiner (which ordering?).
+    // [hb:end thread_exit_publish]
 }
 // [hb:end thread_table]
 
@@ -56,6 +60,7 @@ const char* thread_error_name(ThreadError e) {
 // [hb:region thread_create]
 Result<ThreadHandle, ThreadError> thread_create(Process& p, void (*program)(), std::uint64_t arg, CpuId cpu) {
     using R = Result<ThreadHandle, ThreadError>;
+    // [hb:lab 07 thread_create_body]
     ThreadHandle h{};
     {
         LockGuard guard(g_lock);
@@ -78,6 +83,15 @@ Result<ThreadHandle, ThreadError> thread_create(Process& p, void (*program)(), s
         return R::failure(ThreadError::NoTask);
     }
     return R::success(h);
+    // [hb:stub thread_create_body]
+    //| // Lab 07: take a slot (and its handle) under g_lock and fill it; spawn the
+    //| // thread's task outside the lock; if that fails, give the slot back.
+    //| (void)p;
+    //| (void)program;
+    //| (void)arg;
+    //| (void)cpu;
+    //| return R::failure(ThreadError::NoTask);
+    // [hb:end thread_create_body]
 }
 // [hb:end thread_create]
 
@@ -95,11 +109,17 @@ Result<ThreadExit, ThreadError> thread_join(ThreadHandle h, std::uint64_t timeou
     // Only the holder of a live handle gets here; the slot cannot be reused
     // until this join (or a racing one with a copy of the handle) releases it.
     Thread& t = g_threads[h.index];
+    // [hb:lab 07 thread_join_wait]
     const std::uint64_t deadline = now_ticks() + us_to_ticks(timeout_us);
     while (t.done.load(std::memory_order_acquire) == 0) {
         if (now_ticks() >= deadline) return R::failure(ThreadError::TimedOut);
         sched::yield();
     }
+    // [hb:stub thread_join_wait]
+    //| // Lab 07: wait (bounded by timeout_us, yielding the CPU) until the
+    //| // thread has published its exit; give up with ThreadError::TimedOut.
+    //| (void)timeout_us;
+    // [hb:end thread_join_wait]
     LockGuard guard(g_lock);
     if (HB_FAULT(JoinIgnoresGeneration)) h.generation = g_handles.generation_of(h.index);  // [hb:fault]
     // Two joins with copies of one handle: the first to get here wins.
