@@ -9,7 +9,8 @@ their autograder.
     tools/lab.py grade [--lab NN] [--json F] [--no-nonce] [--no-build]
                                             build, run the lab's tests, score them
     tools/lab.py selfcheck NN [--work DIR]  lab NN's stub tree scores 0 on it and full
-                                            marks on the earlier labs (CTest label labs)
+                                            marks on the earlier labs; filled with the
+                                            book's code, full marks (CTest label labs)
 
 A lab is the code a student writes, marked in src/ with the book's region
 syntax (the book never shows these marks):
@@ -29,9 +30,10 @@ grading table (`grading`, one test group per line):
 
 A group scores its points only if at least one test matches and every match
 passes. `hidden` groups are marked so in results.json (Gradescope hides
-them from students until the instructor publishes). Every QEMU gate of a
-grading run gets a fresh nonce (NONCE, scripts/qemu-test.sh): each marker
-must end with it, so a transcript saved from another run cannot pass.
+them from students until the instructor publishes). Each grading run draws
+a fresh nonce that every QEMU gate of the run passes to its kernel (NONCE,
+scripts/qemu-test.sh): each marker must end with it, so a transcript saved
+from another run cannot pass.
 
 The export (chapter NN's lab):
   * chapters after NN are left out (folders, book pages, HB_CHAPTERS); their
@@ -285,6 +287,28 @@ def rewrite_regions(text: str, lab: str, solution: bool) -> str:
     return "".join(out)
 
 
+def solve_regions(text: str, lab: str) -> str:
+    """What a student who writes the book's code hands in: lab `lab`'s
+    regions hold the solution, between the lab and end marks, and no stub."""
+    out = []
+    name: str | None = None
+    in_stub = False
+    for line in text.splitlines(keepends=True):
+        m = MARK_RE.match(line.rstrip("\n"))
+        if name is None:
+            if m and m["kind"] == "lab" and m["lab"] == lab:
+                name, in_stub = m["name"], False
+            out.append(line)
+        elif m and m["kind"] == "stub" and m["name"] == name:
+            in_stub = True
+        elif m and m["kind"] == "end" and m["name"] == name:
+            out.append(line)
+            name = None
+        elif not in_stub:
+            out.append(line)
+    return "".join(out)
+
+
 def export(root: Path, labs: dict[str, Lab], nn: str, dest: Path, solution: bool) -> None:
     lab = labs[nn]
     order = chapters(root)
@@ -349,10 +373,11 @@ def grading_table(lab: Lab) -> str:
             f"A group scores only if every test in it passes. Total: {lab.points} points.\n",
             "| points | test group | CTest names | |", "|---:|---|---|---|"]
     for g in lab.groups:
-        rows.append(f"| {g.points} | {g.title} | `{g.regex}` | {'hidden' if g.visibility != 'visible' else ''} |")
-    rows.append("\nHidden groups run the same way; their results are shown after the deadline. "
-                "They include the chapter's mutation gates, which pass only if your code still lets the "
-                "chapter's selftests catch a broken kernel.\n")
+        regex = g.regex.replace("|", "\\|")  # a bare | ends a Markdown table cell, even in backticks
+        rows.append(f"| {g.points} | {g.title} | `{regex}` | {g.visibility if g.visibility != 'visible' else ''} |")
+    rows.append("\nHidden groups run in every `make grade` here, and count; on Gradescope your instructor "
+                "decides when you see them. They include the chapter's mutation gates, which pass only if "
+                "your code still lets the chapter's selftests catch a broken kernel.\n")
     return "\n".join(rows) + "\n"
 
 
@@ -372,7 +397,9 @@ def run_group(build: Path, g: Group, env: dict, jobs: int) -> Outcome:
     t0 = time.monotonic()
     with tempfile.TemporaryDirectory() as tmp:
         junit = Path(tmp) / "junit.xml"
-        p = subprocess.run(["ctest", "--test-dir", str(build), "-R", g.regex, "-j", str(jobs),
+        # --timeout: no test holds a grading run for ever (a gate has its
+        # own, shorter RUN_TIMEOUT; this one is for a host test that spins).
+        p = subprocess.run(["ctest", "--test-dir", str(build), "-R", g.regex, "-j", str(jobs), "--timeout", "600",
                             "--output-on-failure", "--output-junit", str(junit)],
                            env=env, capture_output=True, text=True)
         cases = []
@@ -484,7 +511,21 @@ def selfcheck(root: Path, labs: dict[str, Lab], nn: str, work: Path, jobs: int) 
         print(f"selfcheck lab {nn}: stub tree scores {got}/{tree_labs[other].points} on lab {other} "
               f"({what}, want {want}): {verdict}", flush=True)
         failures += got != want
-    return failures
+    # The student who writes the book's code: the regions filled with the
+    # solution (no stub left), rebuilt, score full marks.
+    for rel in sorted({r.path for r in lab.regions}):
+        (tree / rel).write_text(solve_regions((root / rel).read_text(), nn))
+    ok, tail = build_tree(tree, build)
+    if not ok:
+        print(tail)
+        print(f"selfcheck lab {nn}: FAIL the tree with the regions filled in does not build")
+        return failures + 1
+    filled = load_labs(tree)
+    got = grade(tree, filled, nn, build, build / "grade" / f"lab-{nn}-filled.json", True, False, jobs)
+    verdict = "ok" if got == filled[nn].points else "FAIL"
+    print(f"selfcheck lab {nn}: regions filled with the book's code score {got}/{filled[nn].points} "
+          f"on lab {nn} (want {filled[nn].points}): {verdict}", flush=True)
+    return failures + (got != filled[nn].points)
 
 
 def write_results(path: Path, lab: Lab, outcomes: list[Outcome], build_output: str = "") -> None:

@@ -90,6 +90,7 @@ Result<ThreadHandle, ThreadError> thread_create(Process& p, void (*program)(), s
     //| (void)program;
     //| (void)arg;
     //| (void)cpu;
+    //| (void)&thread_main;  // the task every thread runs: spawn it
     //| return R::failure(ThreadError::NoTask);
     // [hb:end thread_create_body]
 }

@@ -174,6 +174,14 @@ class Export(unittest.TestCase):
         with self.assertRaisesRegex(lab.LabError, "exists and is not empty"):
             lab.export(self.root, lab.load_labs(self.root), "02", self.dest, solution=False)
 
+    def test_filled_regions_hold_the_solution_and_no_stub(self):
+        text = lab.solve_regions(SOURCE, "02")
+        self.assertIn("    // [hb:lab 02 pick_body]\n    return x + 1;  // the solution\n    // [hb:end pick_body]\n", text)
+        self.assertNotIn("Lab 02: return the next one", text)
+        self.assertIn("[hb:stub later_body]", text)  # other labs untouched
+        write(self.dest, "src/pick.hpp", text)
+        self.assertEqual(lab.load_labs(self.dest)["02"].regions[0].solution, ["    return x + 1;  // the solution"])
+
     def test_solution_export_keeps_the_solution(self):
         dest = Path(self.tmp.name) / "solution"
         lab.export(self.root, lab.load_labs(self.root), "02", dest, solution=True)
