@@ -205,6 +205,13 @@ FAULT_TAG = "[hb:fault]"
 
 def find_region(text: str, region: str):
     """Returns (lines, start_lineno, regions_in_file) or raises ValueError."""
+    numbered, names = find_region_lines(text, region)
+    return [l for _, l in numbered], numbered[0][0], names
+
+
+def find_region_lines(text: str, region: str):
+    """Returns ([(file line number, line)], regions_in_file): the quoted
+    lines with the numbers they have in the file, or raises ValueError."""
     lines = text.splitlines()
     start = end = None
     names = []
@@ -238,17 +245,17 @@ def find_region(text: str, region: str):
     # (src/lib/faults.hpp), so the taught code reads as if faults did not
     # exist. The book says so once, where it explains the mutation gates.
     body = [
-        l
-        for l in lines[start + 1 : end]
+        (n, l)
+        for n, l in enumerate(lines[start + 1 : end], start + 2)
         if not MARKER_RE.match(l) and FAULT_TAG not in l and not STUB_LINE_RE.match(l)
     ]
-    while body and not body[0].strip():
+    while body and not body[0][1].strip():
         body.pop(0)
-    while body and not body[-1].strip():
+    while body and not body[-1][1].strip():
         body.pop()
     if not body:
         raise ValueError(f"region '{region}' is empty")
-    return body, start + 2, names
+    return body, names
 
 
 class HbCode(HbDirective):
@@ -270,18 +277,28 @@ class HbCode(HbDirective):
         if not path.is_file():
             return self.fail(f"file '{relpath}' does not exist (path is from the repo root)")
         try:
-            body, first_line, _ = find_region(path.read_text(encoding="utf-8"), region)
+            numbered, _ = find_region_lines(path.read_text(encoding="utf-8"), region)
         except ValueError as e:
             return self.fail(f"{relpath}: {e}")
+        body = [l for _, l in numbered]
+        first_line, last_line = numbered[0][0], numbered[-1][0]
+        # Line numbers are the file's when the quote is a contiguous run of
+        # it; when lines were left out (fault sites, lab marks, nested
+        # region marks) they count the quote's own lines, and the caption
+        # says so, so a number never points at the wrong line of the file.
+        contiguous = last_line - first_line + 1 == len(numbered)
 
         code = textwrap.dedent("\n".join(body))
         language = self.options.get("language") or LANGUAGE_BY_SUFFIX.get(path.suffix, "none")
         block = nodes.literal_block(code, code)
         block["language"] = language
         block["classes"] += ["hb-code"]
+        lines_note = ""
         if "linenos" in self.options:
             block["linenos"] = True
-            block["highlight_args"] = {"linenostart": first_line}
+            block["highlight_args"] = {"linenostart": first_line if contiguous else 1}
+            lines_note = (f", lines {first_line}–{last_line}" if contiguous
+                          else " (lines numbered within the quote)")
         if "emphasize-lines" in self.options:
             from sphinx.util import parselinenos
 
@@ -292,7 +309,7 @@ class HbCode(HbDirective):
             block.setdefault("highlight_args", {})["hl_lines"] = [x + 1 for x in hl]
         self.add_name(block)
 
-        caption = self.options.get("caption") or f"{relpath} — region {region}"
+        caption = self.options.get("caption") or f"{relpath} — region {region}{lines_note}"
         container = nodes.container("", literal_block=True, classes=["literal-block-wrapper"])
         parsed, msgs = self.state.inline_text(caption, self.lineno)
         cap = nodes.caption(caption, "", *parsed)

@@ -16,6 +16,7 @@ struct NoRelax {
     void operator()() const {}
 };
 
+// [hb:region basic_spinlock]
 template <typename Relax = NoRelax>
 class BasicSpinLock {
 public:
@@ -43,6 +44,7 @@ public:
 private:
     std::atomic<std::uint32_t> m_locked{0};  // 32-bit: RISC-V AMOs have no byte form
 };
+// [hb:end basic_spinlock]
 
 template <typename Lock>
 class LockGuard {

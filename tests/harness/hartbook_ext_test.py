@@ -214,6 +214,10 @@ class LabMarksNeverShow(unittest.TestCase):
         self.assertEqual(body, ["bool pick(int& out) {", "    out = 1;", "    return true;", "}"])
         self.assertEqual(names, ["pick"])  # a lab is not a region
 
+    def test_quoted_lines_keep_their_file_numbers(self):
+        numbered, _ = hb.find_region_lines(self.SRC, "pick")
+        self.assertEqual([n for n, _ in numbered], [2, 4, 5, 10])  # the marks and the stub are left out
+
     def test_a_lab_name_is_not_a_quotable_region(self):
         with self.assertRaises(ValueError):
             hb.find_region(self.SRC, "pick_body")
