@@ -1241,6 +1241,55 @@ class HbAdds(HbDirective):
 
 
 # --------------------------------------------------------------------------
+# hb-memmap
+
+
+class HbMemmap(HbDirective):
+    """``.. hb-memmap:: <chapter-folder>``: the chapter's kernel image as
+    built for this copy of the book, part by part (the ranges between
+    kernel.ld's symbols) with its largest objects, read from the ELF's own
+    symbol table by tools/memmap.py. It cannot go stale: it is the kernel
+    the gates just booted."""
+
+    required_arguments = 1
+    has_content = False
+    option_spec = {"caption": directives.unchanged_required, "largest": directives.positive_int}
+
+    def run(self):
+        root = repo_root(self.app)
+        try:
+            folder = _chapter_folder(root, self.arguments[0])
+        except ValueError as e:
+            return self.fail(str(e))
+        elf = build_dir(self.app) / "chapters" / folder / "kernel.elf"
+        self.depend(elf)
+        self.depend(root / "tools" / "memmap.py")
+        memmap = load_tool_module(root, "memmap")
+        try:
+            parts, end = memmap.memory_map(elf.read_bytes(), self.options.get("largest", 3))
+        except OSError as e:
+            return self.fail(f"{rel(self.app, elf)}: {e.strerror} (the book renders after `make build`)")
+        except memmap.MemmapError as e:
+            return self.fail(f"{rel(self.app, elf)}: {e}")
+        number = int(folder.split("-", 1)[0])
+        title = self.options.get("caption") or (
+            f"Chapter {number:02d}'s kernel image, read from the symbols of the kernel.elf this book was built with")
+        table, body = make_table("hb-memmap", title, (14, 30, 10, 46),
+                                 ["Part", "Addresses", "Size", "What it holds, and its largest objects"])
+        for part in parts:
+            objects = "; ".join(f"{memmap.short(s.name)} ({memmap.human(s.size)})" for s in part.largest)
+            body += HbLadder._row([part.name, f"{part.start:#x}–{part.end:#x}", memmap.human(part.size),
+                                   part.what + (f": {objects}" if objects else "")], code_col=0)
+        note = nodes.paragraph()
+        note += nodes.Text(f"The image ends at {end:#x}, {memmap.human(end - parts[0].start)} after the load "
+                           f"address {parts[0].start:#x}. Print it for any build with ")
+        cmd = f"python3 tools/memmap.py build/chapters/{folder}/kernel.elf"
+        note += nodes.literal(cmd, cmd)
+        note += nodes.Text(".")
+        return [table, note]
+
+
+# --------------------------------------------------------------------------
 # Failure bookkeeping across incremental builds
 
 
@@ -1286,6 +1335,7 @@ def setup(app):
     app.add_directive("hb-scaling", HbScaling)
     app.add_directive("hb-timeline", HbTimeline)
     app.add_directive("hb-adds", HbAdds)
+    app.add_directive("hb-memmap", HbMemmap)
     app.add_role("hb-const", _number_role(const_text, "hb-const"))
     app.add_role("hb-count", _number_role(count_text, "hb-count"))
     app.connect("env-purge-doc", purge_doc)
@@ -1302,7 +1352,7 @@ def setup(app):
 # The ladders are read with $HARTBOOK_BUILD_DIR/tools/ladder/hb-ladder (default
 # <repo>/build/...).
 
-DIRECTIVE_RE = re.compile(r"^\s*\.\.\s+hb-(code|ladder|timeline|adds)::\s+(.*?)\s*$")
+DIRECTIVE_RE = re.compile(r"^\s*\.\.\s+hb-(code|ladder|timeline|adds|memmap)::\s+(.*?)\s*$")
 # An hb-const / hb-count role; its text may not span lines (the check reads
 # line by line, and so should a reader).
 # A role name written as inline code (````:hb-const:````) is not a role.
@@ -1337,6 +1387,18 @@ def check_sources(root: Path) -> list[str]:
                         problems.append(f"{where}: hb-adds {args[0]}: no opening comment to describe: {', '.join(bare)}")
                 except (ValueError, OSError) as e:
                     problems.append(f"{where}: hb-adds {args[0]}: {e}")
+            elif m[1] == "memmap":
+                # The image comes from the build, which this check does not
+                # need: only the chapter and the tool.
+                if len(args) != 1:
+                    problems.append(f"{where}: hb-memmap needs <chapter>")
+                    continue
+                try:
+                    _chapter_folder(root, args[0])
+                except ValueError as e:
+                    problems.append(f"{where}: hb-memmap: {e}")
+                if not (root / "tools" / "memmap.py").is_file():
+                    problems.append(f"{where}: tools/memmap.py does not exist")
             elif m[1] == "code":
                 if len(args) != 2:
                     problems.append(f"{where}: hb-code needs <path> <region>")
