@@ -261,12 +261,11 @@ def tracked_files(root: Path) -> list[Path]:
                 if p.is_file() and p.relative_to(root).parts[0] not in skip]
 
 
-def rewrite_regions(text: str, lab: str, solution: bool) -> str:
-    """Lab `lab`'s regions become their stubs (unless `solution`): the lab
-    and end marks stay, to show where to write. Other labs' regions are
-    left as they are (solution and stub), so the tree can grade them too."""
-    if solution:
-        return text
+def fill_regions(text: str, lab: str, keep: str) -> str:
+    """Lab `lab`'s regions keep only one side, between their lab and end
+    marks: keep="stub" is the student's tree (the stub as code), keep=
+    "solution" is what a student who writes the book's code hands in. The
+    stub mark goes either way. Other labs' regions are left as they are."""
     out = []
     name: str | None = None  # the lab-`lab` region we are in
     in_stub = False
@@ -281,30 +280,10 @@ def rewrite_regions(text: str, lab: str, solution: bool) -> str:
         elif m and m["kind"] == "end" and m["name"] == name:
             out.append(line)
             name = None
-        elif in_stub:
+        elif in_stub and keep == "stub":
             st = STUB_RE.match(line.rstrip("\n"))
             out.append(st["indent"] + (st["code"] or "") + "\n")
-    return "".join(out)
-
-
-def solve_regions(text: str, lab: str) -> str:
-    """What a student who writes the book's code hands in: lab `lab`'s
-    regions hold the solution, between the lab and end marks, and no stub."""
-    out = []
-    name: str | None = None
-    in_stub = False
-    for line in text.splitlines(keepends=True):
-        m = MARK_RE.match(line.rstrip("\n"))
-        if name is None:
-            if m and m["kind"] == "lab" and m["lab"] == lab:
-                name, in_stub = m["name"], False
-            out.append(line)
-        elif m and m["kind"] == "stub" and m["name"] == name:
-            in_stub = True
-        elif m and m["kind"] == "end" and m["name"] == name:
-            out.append(line)
-            name = None
-        elif not in_stub:
+        elif not in_stub and keep == "solution":
             out.append(line)
     return "".join(out)
 
@@ -327,7 +306,7 @@ def export(root: Path, labs: dict[str, Lab], nn: str, dest: Path, solution: bool
         out = dest / rel
         out.parent.mkdir(parents=True, exist_ok=True)
         if rel.suffix in SOURCE_SUFFIXES and parts[0] in ("src", "chapters"):
-            out.write_text(rewrite_regions(src.read_text(), nn, solution))
+            out.write_text(src.read_text() if solution else fill_regions(src.read_text(), nn, "stub"))
         else:
             shutil.copy2(src, out)
     # The chapters this tree builds.
@@ -514,7 +493,7 @@ def selfcheck(root: Path, labs: dict[str, Lab], nn: str, work: Path, jobs: int) 
     # The student who writes the book's code: the regions filled with the
     # solution (no stub left), rebuilt, score full marks.
     for rel in sorted({r.path for r in lab.regions}):
-        (tree / rel).write_text(solve_regions((root / rel).read_text(), nn))
+        (tree / rel).write_text(fill_regions((root / rel).read_text(), nn, "solution"))
     ok, tail = build_tree(tree, build)
     if not ok:
         print(tail)

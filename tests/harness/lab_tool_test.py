@@ -175,7 +175,7 @@ class Export(unittest.TestCase):
             lab.export(self.root, lab.load_labs(self.root), "02", self.dest, solution=False)
 
     def test_filled_regions_hold_the_solution_and_no_stub(self):
-        text = lab.solve_regions(SOURCE, "02")
+        text = lab.fill_regions(SOURCE, "02", "solution")
         self.assertIn("    // [hb:lab 02 pick_body]\n    return x + 1;  // the solution\n    // [hb:end pick_body]\n", text)
         self.assertNotIn("Lab 02: return the next one", text)
         self.assertIn("[hb:stub later_body]", text)  # other labs untouched
