@@ -93,6 +93,7 @@ void deliver(CpuSet targets) {
 void on_software_interrupt(trap::TrapFrame& frame) {
     CpuIpi& me = this_percpu().ipi;
     me.counters.note_trapped();
+    // [hb:lab 05 ipi_receive]
     // Doorbell first, then the mailbox, with a full fence between them: a
     // post that lands after the clear rings again (lib/mailbox.hpp).
     arch::clear_software_interrupt();
@@ -114,6 +115,13 @@ void on_software_interrupt(trap::TrapFrame& frame) {
     }
     me.counters.note_acked();  // every drained reason handled (or none: a spare doorbell)
     if (resched) sched::on_resched(frame);
+    // [hb:stub ipi_receive]
+    //| // Lab 05: clear the doorbell (SSIP), fence, drain the mailbox, handle every
+    //| // reason (resched last), count the ack. Until then the first IPI stops the kernel.
+    //| (void)frame;
+    //| (void)me;
+    //| HB_PANIC("lab 05: on_software_interrupt: not written yet (the stub is still in place)");
+    // [hb:end ipi_receive]
 }
 // [hb:end on_software_interrupt]
 
