@@ -1241,6 +1241,43 @@ class HbAdds(HbDirective):
 
 
 # --------------------------------------------------------------------------
+# hb-labs
+
+
+class HbLabs(HbDirective):
+    """``.. hb-labs::``: the course labs as tools/lab.py reads them from the
+    source (regions, the lines a student writes, test groups and points),
+    so the instructor's guide cannot disagree with ``make labs``."""
+
+    has_content = False
+    option_spec = {"caption": directives.unchanged_required}
+
+    def run(self):
+        root = repo_root(self.app)
+        self.depend(root / "tools" / "lab.py")
+        lab = load_tool_module(root, "lab")
+        try:
+            labs = lab.load_labs(root)
+        except lab.LabError as e:
+            return self.fail(str(e))
+        if not labs:
+            return self.fail("no course labs in this tree (chapters/NN-*/lab/)")
+        for nn, l in labs.items():
+            self.depend(root / "chapters" / l.chapter / "lab" / "grading")
+            for r in l.regions:
+                self.depend(root / r.path)
+        title = self.options.get("caption") or "The labs, read from the source by tools/lab.py when this book was built"
+        table, body = make_table("hb-labs", title, (8, 18, 44, 10, 20),
+                                 ["Lab", "Chapter", "Regions (file, lines to write)", "Lines", "Test groups (hidden)"])
+        for nn, l in sorted(labs.items()):
+            regions = "; ".join(f"{r.name} ({r.path}, {r.student_lines()})" for r in l.regions)
+            hidden = sum(1 for g in l.groups if g.visibility != "visible")
+            body += HbLadder._row([nn, l.chapter, regions, str(sum(r.student_lines() for r in l.regions)),
+                                   f"{len(l.groups)} ({hidden})"])
+        return [table]
+
+
+# --------------------------------------------------------------------------
 # hb-memmap
 
 
@@ -1336,6 +1373,7 @@ def setup(app):
     app.add_directive("hb-timeline", HbTimeline)
     app.add_directive("hb-adds", HbAdds)
     app.add_directive("hb-memmap", HbMemmap)
+    app.add_directive("hb-labs", HbLabs)
     app.add_role("hb-const", _number_role(const_text, "hb-const"))
     app.add_role("hb-count", _number_role(count_text, "hb-count"))
     app.connect("env-purge-doc", purge_doc)
