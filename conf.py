@@ -77,3 +77,53 @@ epub_publisher = author
 epub_copyright = copyright
 epub_show_urls = "no"
 epub_tocdepth = 2
+
+# PDF (`make book-pdf`, target book-pdf; needs `scripts/install-deps --pdf`):
+# Sphinx's LaTeX builder, then latexmk. xelatex, because the prose, the
+# quoted code and the gates' transcripts hold Unicode (arrows, minus signs,
+# dashes) that pdflatex's fonts lack; with xelatex a glyph the font lacks is
+# reported as "Missing character" in the log, and the book-pdf target fails
+# on that rather than printing a blank (cmake/Book.cmake).
+latex_engine = "xelatex"
+latex_documents = [
+    (master_doc, "Hartbook.tex", html_title, author, "manual"),
+]
+latex_show_urls = "no"
+latex_elements = {
+    "papersize": "a4paper",
+    "pointsize": "10pt",
+    # FreeSerif and FreeSans (Sphinx's defaults for xelatex) and DejaVu Sans
+    # Mono cover every glyph the book uses. FreeMono, Sphinx's default for
+    # code, is too thin to read in print; DejaVu Sans Mono is set smaller so
+    # that about 90 columns of code fit the text width.
+    "fontpkg": r"""
+\setmainfont{FreeSerif}[Extension=.otf, UprightFont=*, ItalicFont=*Italic, BoldFont=*Bold, BoldItalicFont=*BoldItalic]
+\setsansfont{FreeSans}[Extension=.otf, UprightFont=*, ItalicFont=*Oblique, BoldFont=*Bold, BoldItalicFont=*BoldOblique]
+\setmonofont{DejaVu Sans Mono}[Scale=0.8]
+""",
+    # Long code and transcript lines wrap (with a continuation mark) instead
+    # of running off the page; very long words break anywhere.
+    "sphinxsetup": "verbatimwrapslines=true, verbatimforcewraps=true, verbatimmaxoverfull=0",
+    "figure_align": "H",
+    # Chapters carry their number in their title ("Chapter 4: ..."), and the
+    # HTML book numbers nothing: no LaTeX section numbers either.
+    # A diagram is scaled to the text width, and to at most 3/4 of the text
+    # height (Sphinx's limit is the full height, which leaves no room for
+    # the caption below a tall diagram, and the caption then runs into the
+    # footer).
+    "preamble": r"""
+\setcounter{secnumdepth}{-1}
+% Table cells ragged right: justified text in a narrow column (the ladder's
+% "Required", the mutation table's "Caught") leaves wide holes. Sphinx's own
+% definition of its \X{part}{whole} column (sphinxlatextables.sty), plus
+% \raggedright.
+\makeatletter
+\newcolumntype{\X}[2]{>{\raggedright\arraybackslash}p{\dimexpr
+      (\linewidth-\spx@arrayrulewidth)*#1/#2-\tw@\tabcolsep-\spx@arrayrulewidth\relax}}
+\makeatother
+\makeatletter\AtBeginDocument{\spx@image@maxheight=0.75\textheight}\makeatother
+""",
+    # Sphinx would title the table of contents with the first toctree's
+    # caption ("The book").
+    "tableofcontents": r"\renewcommand{\contentsname}{Contents}\sphinxtableofcontents",
+}

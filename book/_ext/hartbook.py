@@ -534,7 +534,10 @@ class HbTranscript(HbDirective):
 def make_table(css: str, title: str, widths, header):
     """A titled table with given column widths and a header row; returns
     (table, tbody) so the caller appends its rows to the body."""
-    table = nodes.table(classes=[css, "colwidths-given"])
+    # "longtable": Sphinx's LaTeX writer otherwise uses a tabular (one page)
+    # for tables of up to 30 rows, and a ladder longer than a page runs off
+    # its bottom. HTML ignores the class.
+    table = nodes.table(classes=[css, "colwidths-given", "longtable"])
     table += nodes.title(title, title)
     group = nodes.tgroup(cols=len(widths))
     table += group
@@ -636,7 +639,7 @@ class HbScaling(HbDirective):
             svg = load_tool_module(root, "scale").render_svg(summaries)
         except Exception as e:
             return self.fail(f"tools/scale.py render_svg: {e}")
-        figure = nodes.raw("", f'<div class="hb-figure hb-scaling">{svg}</div>', format="html")
+        figure = hb_svg(svg=svg, div_class="hb-figure hb-scaling")
         first = summaries[0]
         title = (f"Median compute time over {first['rounds']} alternating round(s) per configuration, "
                  f"measured while this book was built (host: {first['host_cpus']} cores, "
@@ -659,6 +662,66 @@ class HbScaling(HbDirective):
                         smp, f"{us / 1000:.1f} ms", "1.00x" if smp == "1" else f"{speed:.2f}x" if speed else "-",
                         f"{100 * frac:.0f}%" if frac is not None else "-"])
         return [figure, table]
+
+
+# --------------------------------------------------------------------------
+# SVG figures drawn at build time (hb-scaling, hb-timeline)
+
+
+class hb_svg(nodes.General, nodes.Element):
+    """An SVG drawn by tools/scale.py or tools/timeline.py. HTML (and EPUB)
+    get it inline, exactly as a raw HTML node would write it; LaTeX gets a
+    vector PDF made with rsvg-convert (``scripts/install-deps --pdf``)."""
+
+
+def visit_hb_svg_html(self, node):
+    self.body.append(f'<div class="{node["div_class"]}">{node["svg"]}</div>')
+    raise nodes.SkipNode
+
+
+def visit_hb_svg_latex(self, node):
+    import hashlib
+    import shutil
+
+    name = "hb-svg-" + hashlib.sha1(node["svg"].encode("utf-8")).hexdigest()[:16]
+    outdir = Path(self.builder.outdir)
+    svg, pdf = outdir / f"{name}.svg", outdir / f"{name}.pdf"
+    if not pdf.is_file():
+        tool = shutil.which("rsvg-convert")
+        if tool is None:
+            raise HartbookError("rsvg-convert not found: the PDF book draws its SVG figures with it "
+                                "(scripts/install-deps --pdf installs librsvg2-bin)")
+        svg.write_text(node["svg"], encoding="utf-8")
+        proc = subprocess.run([tool, "-f", "pdf", "-o", str(pdf), str(svg)],
+                              capture_output=True, text=True, check=False)
+        if proc.returncode != 0:
+            raise HartbookError(f"rsvg-convert {svg} failed: {proc.stderr.strip()}")
+    self.body.append("\n\\begin{center}\n\\sphinxincludegraphics[width=\\linewidth]{%s.pdf}\n"
+                     "\\end{center}\n" % name)
+    raise nodes.SkipNode
+
+
+def latex_chapters_at_top(app, doctree, docname):
+    """LaTeX only. The index page's toctrees sit under its "Contents"
+    heading; Sphinx's LaTeX builder inlines every chapter where its toctree
+    is, which would make each chapter a section of a chapter called
+    "Contents". Move the toctrees to the top level of the index (so each
+    document becomes a chapter, after the index's own sections) and drop
+    the heading they leave empty. HTML never sees this."""
+    if app.builder.format != "latex" or docname != app.config.root_doc:
+        return
+    top = next(iter(doctree.findall(nodes.section)), None)  # the book's title
+    if top is None:
+        return
+    wrappers = [n for n in doctree.findall(nodes.compound) if "toctree-wrapper" in n["classes"]]
+    for wrapper in wrappers:
+        holder = wrapper.parent
+        if holder is top:
+            continue
+        holder.remove(wrapper)
+        top += wrapper
+        if isinstance(holder, nodes.section) and all(isinstance(c, nodes.title) for c in holder.children):
+            holder.parent.remove(holder)
 
 
 # --------------------------------------------------------------------------
@@ -715,7 +778,7 @@ class HbTimeline(HbDirective):
         dropped = sum(d for _, d in trace.summary.values())
 
         figure = nodes.container(classes=["hb-timeline"])
-        figure += nodes.raw("", f'<div class="hb-timeline-svg">{svg}</div>', format="html")
+        figure += hb_svg(svg=svg, div_class="hb-timeline-svg")
         legend = nodes.paragraph()
         legend += nodes.Text(
             f"{caption}. Drawn when this page was built from the TRACE lines of "
@@ -1365,6 +1428,8 @@ def require_ladder_tool(app):
 def setup(app):
     app.add_config_value("hartbook_build_dir", "", "env")
     app.connect("builder-inited", require_ladder_tool)
+    app.add_node(hb_svg, html=(visit_hb_svg_html, None), latex=(visit_hb_svg_latex, None))
+    app.connect("doctree-resolved", latex_chapters_at_top)
     app.add_directive("hb-code", HbCode)
     app.add_directive("hb-ladder", HbLadder)
     app.add_directive("hb-transcript", HbTranscript)
