@@ -8,7 +8,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CHAPTERS := $(notdir $(wildcard chapters/[0-9][0-9]-*))
 NUMS := $(foreach c,$(CHAPTERS),$(firstword $(subst -, ,$(c))))
 
-.PHONY: help deps configure build test book book-epub book-check mutants grade labs check-labs run-smp-process-scale run-thread-scale clean
+.PHONY: help deps configure build test book book-epub book-pdf book-check mutants grade labs check-labs run-smp-process-scale run-thread-scale clean
 
 help: ## list every target with one line each
 	@echo "Hartbook make targets:"
@@ -37,6 +37,10 @@ book: build ## run every chapter gate, then render build/book/html/index.html
 
 book-epub: build ## run every chapter gate, then render build/book/epub/Hartbook.epub
 	@$(CMAKE) --build $(BUILD) --target book-epub
+
+book-pdf: build ## run every chapter gate, then render build/book/pdf/Hartbook.pdf (LaTeX; installs TeX: install-deps --pdf)
+	@./scripts/install-deps --pdf
+	@$(CMAKE) --build $(BUILD) --target book-pdf
 
 book-check: book ## the book, then headless Chromium on every page (tools/browser-check.py; installs chromium)
 	@./scripts/install-deps --browser

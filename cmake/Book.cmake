@@ -5,6 +5,12 @@
 #   3. sphinx-build -W renders book/ with conf.py into build/book/html, quoting
 #      code regions, marker ladders and the gates' transcripts (book/_ext).
 #
+# `book-epub` is the same with Sphinx's epub builder. `book-pdf` (optional:
+# `make book-pdf` installs TeX first, scripts/install-deps --pdf) renders
+# with the latex builder into build/book/latex, then cmake/BookPdf.cmake runs
+# latexmk (xelatex), fails on any glyph xelatex could not draw, and copies
+# the result to build/book/pdf/Hartbook.pdf. Nothing else needs TeX.
+#
 # A missing tool does not break configuring (host tests need none of them);
 # it makes the `book` target fail with a one-line message instead.
 
@@ -28,7 +34,7 @@ endforeach()
 
 # A `book` target that only explains why the book cannot be built, and fails.
 function(hb_book_refuse reason)
-  foreach(target IN ITEMS book book-epub)
+  foreach(target IN ITEMS book book-epub book-pdf)
     add_custom_target(${target}
       COMMAND ${CMAKE_COMMAND} -E echo "hartbook: ${target}: ${reason}"
       COMMAND ${CMAKE_COMMAND} -E false
@@ -71,6 +77,7 @@ if("07-proofs" IN_LIST HB_CHAPTERS)
     COMMAND ${HB_PYTHON3} ${CMAKE_SOURCE_DIR}/tools/scale.py --mode thread --rounds ${HB_BOOK_SCALE_ROUNDS}
             --threshold 0 --build ${CMAKE_BINARY_DIR} --json ${CMAKE_BINARY_DIR}/figures/scale-thread.json)
 endif()
+# Extra arguments (COMMAND ...) run after sphinx-build, before the "done" line.
 function(hb_book_target target builder out result)
 add_custom_target(${target}
   ${hb_gates_step}
@@ -83,15 +90,31 @@ add_custom_target(${target}
   COMMAND ${CMAKE_COMMAND} -E env HARTBOOK_BUILD_DIR=${CMAKE_BINARY_DIR}
           ${HB_SPHINX_BUILD} -W --keep-going -q -E -b ${builder} -d ${CMAKE_BINARY_DIR}/book/doctrees-${builder}
           -c ${CMAKE_SOURCE_DIR} ${CMAKE_SOURCE_DIR}/book ${out}
+  ${ARGN}
   COMMAND ${CMAKE_COMMAND} -E echo "hartbook: ${target}: done: ${result}"
   WORKING_DIRECTORY ${CMAKE_SOURCE_DIR}
   USES_TERMINAL
   VERBATIM)
 add_dependencies(${target} gates)
 endfunction()
-# One recipe, two builders: the HTML book and the EPUB.
+# One recipe, three builders: the HTML book, the EPUB and the PDF.
 hb_book_target(book html ${HB_BOOK_HTML} ${HB_BOOK_HTML}/index.html)
 hb_book_target(book-epub epub ${CMAKE_BINARY_DIR}/book/epub ${CMAKE_BINARY_DIR}/book/epub/Hartbook.epub)
+set(HB_BOOK_LATEX ${CMAKE_BINARY_DIR}/book/latex)
+set(HB_BOOK_PDF ${CMAKE_BINARY_DIR}/book/pdf)
+hb_book_target(book-pdf latex ${HB_BOOK_LATEX} ${HB_BOOK_PDF}/Hartbook.pdf
+  COMMAND ${CMAKE_COMMAND} -E echo "hartbook: book-pdf: latexmk (xelatex): ${HB_BOOK_LATEX} -> ${HB_BOOK_PDF}/Hartbook.pdf"
+  COMMAND ${CMAKE_COMMAND} -DLATEX_DIR=${HB_BOOK_LATEX} -DPDF_DIR=${HB_BOOK_PDF}
+          -P ${CMAKE_SOURCE_DIR}/cmake/BookPdf.cmake)
+# TeX is looked for when the target runs, not at configure time (so that
+# installing it later needs no reconfigure), and in a target of its own that
+# does not wait for the gates: a missing TeX fails in a second and stops the
+# build (ninja starts no new gate after a failure) instead of failing after
+# every gate has run.
+add_custom_target(book-pdf-tools
+  COMMAND ${CMAKE_COMMAND} -DCHECK_ONLY=ON -P ${CMAKE_SOURCE_DIR}/cmake/BookPdf.cmake
+  VERBATIM)
+add_dependencies(book-pdf book-pdf-tools)
 # -E (fresh environment): Doxygen renames some XML files between runs
 # (anonymous namespaces), and Breathe's cache would then look for files that
 # are gone. A full read costs a few seconds.
