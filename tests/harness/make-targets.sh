@@ -23,5 +23,12 @@ for dir in chapters/[0-9][0-9]-*/; do
   n=$((n + 1))
 done
 [[ $n -gt 0 ]] || { echo "make-targets: FAIL no chapters found"; exit 1; }
+# The PDF book installs its own TeX; the default book must not.
+check "book-pdf" "install-deps --pdf\$"
+check "book-pdf" "--target book-pdf\$"
+if make -n book 2>&1 | grep -q -- "--pdf"; then
+  echo "make-targets: FAIL 'make book' installs TeX (install-deps --pdf): only book-pdf may"
+  fail=1
+fi
 [[ $fail -eq 0 ]] && echo "make-targets: ok, 3 targets for each of $n chapters"
 exit $fail
