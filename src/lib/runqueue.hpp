@@ -108,6 +108,7 @@ constexpr const char* steal_outcome_name(StealOutcome o) {
 }
 
 // [hb:region runqueue]
+// [hb:region runqueue_pick]
 /// One CPU's runnable tasks: per QosClass, a FIFO of pinned tasks and a FIFO
 /// of free ones, sharing one capacity. Within a class, tasks run in the
 /// order they were queued, whichever FIFO holds them (a sequence number
@@ -165,6 +166,7 @@ public:
         //| return false;
         // [hb:end pick_next]
     }
+    // [hb:end runqueue_pick]
 
     // [hb:region steal]
     /// The victim's side of a steal, under the victim's lock: removes up to
@@ -253,6 +255,7 @@ public:
         }
     }
 
+    // [hb:region runqueue_push]
 private:
     struct Class {
         Bucket pinned;
@@ -284,6 +287,7 @@ private:
     RunQueueCounters m_counters{};
 };
 using RunQueue = BasicRunQueue<>;
+// [hb:end runqueue_push]
 // [hb:end runqueue]
 
 // [hb:region lock_order]

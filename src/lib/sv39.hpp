@@ -111,6 +111,7 @@ struct Translation {
 };
 
 // [hb:region address_space]
+// [hb:region address_space_map]
 class AddressSpace {
 public:
     /// Takes the root table from `pool`; check ok() before use.
@@ -151,6 +152,7 @@ public:
         }
         return {};
     }
+    // [hb:end address_space_map]
 
     // Chapter 06: per-process spaces. The definitions, with the reasons,
     // follow the class.
@@ -169,6 +171,7 @@ public:
     /// The root slot (VPN[2]) that translates `va`: one slot per GiB.
     static constexpr std::size_t root_slot(std::uint64_t va) { return vpn(va, 2); }
 
+    // [hb:region address_space_satp]
     /// The satp value that installs this address space (mode 8 = Sv39).
     [[nodiscard]] std::uint64_t satp() const {
         return (std::uint64_t{8} << 60) | (reinterpret_cast<std::uintptr_t>(m_root) >> 12);
@@ -179,6 +182,7 @@ public:
         const std::uint64_t top = va >> 38;  // bits 63..38 must be all 0 or all 1
         return top == 0 || top == (std::uint64_t{1} << 26) - 1;
     }
+    // [hb:end address_space_satp]
 
 private:
     static constexpr std::size_t vpn(std::uint64_t va, int level) {
@@ -208,6 +212,7 @@ private:
         return last >= va && canonical(va) && canonical(last) && (va >> 38) == (last >> 38);
     }
 
+    // [hb:region address_space_map_one]
     MapError map_one(std::uint64_t va, std::uint64_t pa, std::uint64_t flags, int leaf_level) {
         if (m_root == nullptr) return MapError::OutOfTables;  // the pool had no page for a root
         if (!canonical(va)) return MapError::NotCanonical;
@@ -233,6 +238,7 @@ private:
         publish_pte(leaf, ((pa >> 12) << 10) | flags | kValid | kAccessed | kDirty);
         return MapError::None;
     }
+    // [hb:end address_space_map_one]
 
     /// The 4 KiB leaf that maps `va`, for unmap: its address in `out`, or
     /// why there is none that unmap may clear.
