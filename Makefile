@@ -72,7 +72,7 @@ clean: ## remove the build tree
 # rules, not `chapter-%-qemu:` patterns: make never applies a pattern rule to
 # a .PHONY target, so phony pattern targets silently do nothing.)
 #: chapter-NN-qemu  boot chapter NN interactively (SMP=N harts; quit with Ctrl-A x)
-#: chapter-NN-test  run chapter NN's gates only (SMP=1, 2, 4, single-threaded TCG, mutations, variants)
+#: chapter-NN-test  run chapter NN's gates only (SMP=1, 2, 3, 4, 8, single-threaded TCG, mutations, variants)
 #: chapter-NN-gdb   boot chapter NN halted with a gdb stub; prints the gdb command
 define chapter_rules
 .PHONY: chapter-$(1)-qemu chapter-$(1)-test chapter-$(1)-gdb

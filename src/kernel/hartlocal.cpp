@@ -31,7 +31,9 @@ void init_hart_local(CpuId cpu, HartId hart) {
 }
 // [hb:end init_hart_local]
 
+// [hb:region install_hart_local]
 void install_hart_local(CpuId cpu) { arch::write_tp(reinterpret_cast<std::uintptr_t>(&g_hart_local[cpu.raw()])); }
+// [hb:end install_hart_local]
 
 // [hb:region is_hart_local]
 bool is_hart_local(const HartLocal* hl) {

@@ -42,6 +42,7 @@ void init_this_hart() {
 
 OnlineMask& online_mask() { return g_online; }
 
+// [hb:region witness]
 OnlineWitness witness(CpuId cpu) {
     const SecondaryBoot& b = hb_boot_blocks[cpu.raw()];
     if (b.state.load(std::memory_order_acquire) != static_cast<std::uint32_t>(BootState::Online)) {
@@ -49,7 +50,9 @@ OnlineWitness witness(CpuId cpu) {
     }
     return {true, HartId(b.witness_hart)};
 }
+// [hb:end witness]
 
+// [hb:region mark_self_online]
 OnlineError mark_self_online() {
     const CpuId self = current_cpu();
     const OnlineError e = g_online.mark_online(self, self);
@@ -59,6 +62,7 @@ OnlineError mark_self_online() {
     }
     return e;
 }
+// [hb:end mark_self_online]
 
 OnlineError mark_self_offline() {
     const CpuId self = current_cpu();
@@ -131,6 +135,7 @@ void start_hart(CpuId cpu, HartId hart, SecondaryBoot& b) {
     HB_ASSERT(r.ok(), "cpu", cpu, " (hart", hart, ") hart_start failed: ", sbi::error_name(r.error));
 }
 
+// [hb:region await_online]
 /// Sleeps (time-bounded) until the hart reports Online in its boot block.
 void await_online(CpuId cpu, HartId hart, SecondaryBoot& b) {
     const auto outcome = wait_until(
@@ -142,6 +147,7 @@ void await_online(CpuId cpu, HartId hart, SecondaryBoot& b) {
                  " ms, hsm status ", st.ok() ? sbi::hart_state_name(st.value) : sbi::error_name(st.error));
     }
 }
+// [hb:end await_online]
 
 }  // namespace
 

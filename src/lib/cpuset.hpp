@@ -64,9 +64,11 @@ private:
 /// single atomic read-modify-write, so concurrent updates of different bits
 /// never lose each other (a load/modify/store would).
 ///
-/// Ordering: `insert` releases and `load` acquires. A hart that sets its bit
-/// after initialising its per-CPU state therefore publishes that state: a
-/// reader that sees the bit also sees everything the hart wrote before it.
+/// Ordering: `load` acquires; `insert` and `erase` are acq_rel. Their release
+/// half publishes: a hart that sets its bit after initialising its per-CPU
+/// state publishes that state, so a reader that sees the bit also sees
+/// everything the hart wrote before it. Their acquire half covers the value
+/// they read back (was the bit set?).
 class AtomicCpuSet {
 public:
     constexpr AtomicCpuSet() = default;

@@ -5,6 +5,7 @@
 
 namespace hb {
 
+// [hb:region result]
 /// Either a value or an error. `T` must be default-constructible (kernel
 /// values are small plain structs); the value of a failed Result is unspecified.
 template <typename T, typename E>
@@ -24,5 +25,6 @@ private:
     E m_error;
     bool m_ok;
 };
+// [hb:end result]
 
 }  // namespace hb

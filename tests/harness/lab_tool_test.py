@@ -58,6 +58,7 @@ def fake_tree(root: Path) -> None:
     write(root, "cmake/Chapters.cmake", "set(HB_CHAPTERS 01-intro 02-boot 03-more)\n")
     write(root, "src/pick.hpp", SOURCE)
     write(root, "README.md", "# Fake book\n")
+    write(root, "conf.py", "project = 'fake'\n")
     write(root, "book/index.rst", "Index\n\n   chapters/01-intro\n   chapters/02-boot\n   chapters/03-more\n")
     for ch in ("01-intro", "02-boot", "03-more"):
         write(root, f"book/chapters/{ch}.rst", f"{ch}\n")
@@ -161,6 +162,7 @@ class Export(unittest.TestCase):
         self.assertNotIn("03-more", (self.dest / "book/index.rst").read_text())
         self.assertIn("03 LaterFault   some marker", (self.dest / "chapters/later-chapters.mutations").read_text())
         self.assertFalse((self.dest / "build").exists())
+        self.assertIn('suppress_warnings = ["ref.doc", "ref.ref"]', (self.dest / "conf.py").read_text())
 
     def test_handout_metadata_and_the_tree_loads_as_a_lab_tree(self):
         self.assertIn("# Lab 02: pick", (self.dest / "LAB.md").read_text())

@@ -69,6 +69,7 @@ inline void restore_interrupts(bool were_enabled) {
 }
 // [hb:end interrupt_helpers]
 
+// [hb:region tp_access]
 /// The thread pointer: in kernel code it holds this hart's HartLocal
 /// (the register rule in trap.S). Only kernel/hartlocal.cpp and the
 /// selftest that corrupts it on purpose touch it.
@@ -78,6 +79,7 @@ inline std::uintptr_t read_tp() {
     return v;
 }
 inline void write_tp(std::uintptr_t v) { asm volatile("mv tp, %0" ::"r"(v) : "memory"); }
+// [hb:end tp_access]
 
 /// Drops every cached translation on this hart (after satp changes or a
 /// page-table entry is removed).
