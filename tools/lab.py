@@ -384,7 +384,7 @@ def run_group(build: Path, g: Group, env: dict, jobs: int) -> Outcome:
     with tempfile.TemporaryDirectory() as tmp:
         junit = Path(tmp) / "junit.xml"
         # --timeout: the bound for a test without its own TIMEOUT property
-        # (host tests have 120 s, TSan suites 300 s, gates their RUN_TIMEOUT).
+        # (host tests and TSan suites have 120 s, gates their RUN_TIMEOUT).
         p = subprocess.run(["ctest", "--test-dir", str(build), "-R", g.regex, "-j", str(jobs), "--timeout", "300",
                             "--output-on-failure", "--output-junit", str(junit)],
                            env=env, capture_output=True, text=True)
