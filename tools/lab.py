@@ -10,7 +10,8 @@ their autograder.
                                             build, run the lab's tests, score them
     tools/lab.py selfcheck NN [--work DIR]  lab NN's stub tree scores 0 on it and full
                                             marks on the earlier labs; filled with the
-                                            book's code, full marks (CTest label labs)
+                                            book's code, full marks; with any one region
+                                            left a stub, less (CTest label labs)
 
 A lab is the code a student writes, marked in src/ with the book's region
 syntax (the book never shows these marks):
@@ -261,11 +262,13 @@ def tracked_files(root: Path) -> list[Path]:
                 if p.is_file() and p.relative_to(root).parts[0] not in skip]
 
 
-def fill_regions(text: str, lab: str, keep: str) -> str:
+def fill_regions(text: str, lab: str, keep: str, stub_only: str | None = None) -> str:
     """Lab `lab`'s regions keep only one side, between their lab and end
     marks: keep="stub" is the student's tree (the stub as code), keep=
     "solution" is what a student who writes the book's code hands in. The
-    stub mark goes either way. Other labs' regions are left as they are."""
+    stub mark goes either way. Other labs' regions are left as they are.
+    With `stub_only`, that one region keeps its stub and the lab's others
+    their solution: a student who wrote every region but one."""
     out = []
     name: str | None = None  # the lab-`lab` region we are in
     in_stub = False
@@ -274,6 +277,8 @@ def fill_regions(text: str, lab: str, keep: str) -> str:
         if name is None:
             if m and m["kind"] == "lab" and m["lab"] == lab:
                 name, in_stub = m["name"], False
+                if stub_only is not None:
+                    keep = "stub" if name == stub_only else "solution"
             out.append(line)
         elif m and m["kind"] == "stub" and m["name"] == name:
             in_stub = True
@@ -511,7 +516,25 @@ def selfcheck(root: Path, labs: dict[str, Lab], nn: str, work: Path, jobs: int) 
     verdict = "ok" if got == filled[nn].points else "FAIL"
     print(f"selfcheck lab {nn}: regions filled with the book's code score {got}/{filled[nn].points} "
           f"on lab {nn} (want {filled[nn].points}): {verdict}", flush=True)
-    return failures + (got != filled[nn].points)
+    failures += got != filled[nn].points
+    # Every region counts: with all but one written, the lab is not done.
+    if len(lab.regions) > 1:
+        for r in lab.regions:
+            for rel in sorted({x.path for x in lab.regions}):
+                (tree / rel).write_text(fill_regions((root / rel).read_text(), nn, "solution", stub_only=r.name))
+            ok, tail = build_tree(tree, build)
+            if not ok:
+                print(tail)
+                print(f"selfcheck lab {nn}: FAIL the tree with only '{r.name}' stubbed does not build")
+                failures += 1
+                continue
+            one = load_labs(tree)
+            got = grade(tree, one, nn, build, build / "grade" / f"lab-{nn}-only-{r.name}.json", True, False, jobs)
+            verdict = "ok" if got < one[nn].points else "FAIL"
+            print(f"selfcheck lab {nn}: every region written but '{r.name}' scores {got}/{one[nn].points} "
+                  f"(want less than full marks): {verdict}", flush=True)
+            failures += got >= one[nn].points
+    return failures
 
 
 def write_results(path: Path, lab: Lab, outcomes: list[Outcome], build_output: str = "") -> None:

@@ -184,6 +184,13 @@ class Export(unittest.TestCase):
         write(self.dest, "src/pick.hpp", text)
         self.assertEqual(lab.load_labs(self.dest)["02"].regions[0].solution, ["    return x + 1;  // the solution"])
 
+    def test_one_region_left_a_stub(self):
+        two = SOURCE.replace("[hb:lab 03 later_body]", "[hb:lab 02 later_body]")
+        text = lab.fill_regions(two, "02", "solution", stub_only="later_body")
+        self.assertIn("return x + 1;", text)  # pick_body: the solution
+        self.assertNotIn("return x * 2;", text)  # later_body: its stub
+        self.assertNotIn("[hb:stub", text)
+
     def test_solution_export_keeps_the_solution(self):
         dest = Path(self.tmp.name) / "solution"
         lab.export(self.root, lab.load_labs(self.root), "02", dest, solution=True)
