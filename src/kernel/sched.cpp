@@ -63,6 +63,7 @@ void build_context(Task& t) {
 
 /// The first Free slot of the task table, marked Runnable (so no other
 /// spawn can take it), or null. Caller holds g_task_table_lock.
+// [hb:region claim_free_task]
 Task* claim_free_task() {
     for (auto& cand : g_tasks) {
         if (cand.state.load(std::memory_order_relaxed) == static_cast<std::uint32_t>(TaskState::Free)) {
@@ -73,6 +74,7 @@ Task* claim_free_task() {
     }
     return nullptr;
 }
+// [hb:end claim_free_task]
 
 /// Every switch between a task and the scheduler goes through here: no
 /// spinlock may be held across it (lock rule 6).
