@@ -73,9 +73,9 @@ if("07-proofs" IN_LIST HB_CHAPTERS)
     COMMAND ${CMAKE_COMMAND} -E echo "hartbook: book: scaling figure: tools/scale.py, ${HB_BOOK_SCALE_ROUNDS} round(s) per demo"
     COMMAND ${CMAKE_COMMAND} -E make_directory ${CMAKE_BINARY_DIR}/figures
     COMMAND ${HB_PYTHON3} ${CMAKE_SOURCE_DIR}/tools/scale.py --mode process --rounds ${HB_BOOK_SCALE_ROUNDS}
-            --threshold 0 --build ${CMAKE_BINARY_DIR} --json ${CMAKE_BINARY_DIR}/figures/scale-process.json
+            --threshold 0 --retries 2 --build ${CMAKE_BINARY_DIR} --json ${CMAKE_BINARY_DIR}/figures/scale-process.json
     COMMAND ${HB_PYTHON3} ${CMAKE_SOURCE_DIR}/tools/scale.py --mode thread --rounds ${HB_BOOK_SCALE_ROUNDS}
-            --threshold 0 --build ${CMAKE_BINARY_DIR} --json ${CMAKE_BINARY_DIR}/figures/scale-thread.json)
+            --threshold 0 --retries 2 --build ${CMAKE_BINARY_DIR} --json ${CMAKE_BINARY_DIR}/figures/scale-thread.json)
 endif()
 # Extra arguments (COMMAND ...) run after sphinx-build, before the "done" line.
 function(hb_book_target target builder out result)

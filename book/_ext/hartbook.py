@@ -643,7 +643,9 @@ class HbScaling(HbDirective):
         first = summaries[0]
         title = (f"Median compute time over {first['rounds']} alternating round(s) per configuration, "
                  f"measured while this book was built (host: {first['host_cpus']} cores, "
-                 f"{busy_text(first.get('host_busy_at_start'))} busy with other work at the start)")
+                 f"{busy_text(first.get('host_busy_at_start'))} busy with other work at the start"
+                 + "".join(f"; {sm['retried_boots']} {sm['mode']} boot(s) retried because the threads never "
+                           f"ran at the same time" for sm in summaries if sm.get("retried_boots")) + ")")
         table, body = make_table("hb-scaling-table", title, (18, 10, 22, 22, 28),
                                  ["Run", "Harts", "Median compute", "Speedup (median of ratios)", "Fraction of the limit"])
         seen_limit = False

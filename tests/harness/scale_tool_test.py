@@ -58,6 +58,34 @@ def runs(mode, times):
     return out
 
 
+class RunOnce(unittest.TestCase):
+    def attempts(self, *results):
+        it = iter(results)
+
+        def attempt():
+            r = next(it)
+            if isinstance(r, Exception):
+                raise r
+            return r
+        return attempt
+
+    def test_serialized_boot_is_retried_then_counted(self):
+        notes = []
+        serial = scale.ScaleError("thread at smp 2: the threads' timed sections never overlapped (a serialized runtime)")
+        run, used = scale.run_once(self.attempts(serial, "run"), 2, notes.append)
+        self.assertEqual((run, used), ("run", 1))
+        self.assertIn("retry 1 of 2", notes[0])
+
+    def test_other_failures_and_the_last_retry_are_raised(self):
+        with self.assertRaisesRegex(scale.ScaleError, "checksum"):
+            scale.run_once(self.attempts(scale.ScaleError("checksum 1"), "run"), 2, lambda _: None)
+        serial = scale.ScaleError("never overlapped")
+        with self.assertRaisesRegex(scale.ScaleError, "never overlapped"):
+            scale.run_once(self.attempts(serial, serial), 1, lambda _: None)
+        with self.assertRaisesRegex(scale.ScaleError, "never overlapped"):
+            scale.run_once(self.attempts(serial), 0, lambda _: None)  # the default: no retry
+
+
 class Summarize(unittest.TestCase):
     def test_speedup_is_the_median_of_per_round_ratios(self):
         s = scale.summarize(runs("process", {1: {1: 400, 2: 200}, 2: {1: 400, 2: 250}, 3: {1: 400, 2: 210}}),
