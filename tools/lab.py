@@ -502,38 +502,41 @@ def selfcheck(root: Path, labs: dict[str, Lab], nn: str, work: Path, jobs: int) 
         print(f"selfcheck lab {nn}: stub tree scores {got}/{tree_labs[other].points} on lab {other} "
               f"({what}, want {want}): {verdict}", flush=True)
         failures += got != want
+    def refill_and_grade(stub_only: str | None, tag: str) -> tuple[int, int] | None:
+        """Lab `nn`'s regions rewritten from the book's source (all solved,
+        or all but `stub_only`), rebuilt and graded: (score, points), or
+        None when that tree does not build."""
+        for rel in sorted({r.path for r in lab.regions}):
+            (tree / rel).write_text(fill_regions((root / rel).read_text(), nn, "solution", stub_only=stub_only))
+        ok, tail = build_tree(tree, build)
+        if not ok:
+            print(tail)
+            return None
+        now = load_labs(tree)
+        return grade(tree, now, nn, build, build / "grade" / f"lab-{nn}-{tag}.json", True, False, jobs), now[nn].points
+
     # The student who writes the book's code: the regions filled with the
     # solution (no stub left), rebuilt, score full marks.
-    for rel in sorted({r.path for r in lab.regions}):
-        (tree / rel).write_text(fill_regions((root / rel).read_text(), nn, "solution"))
-    ok, tail = build_tree(tree, build)
-    if not ok:
-        print(tail)
+    result = refill_and_grade(None, "filled")
+    if result is None:
         print(f"selfcheck lab {nn}: FAIL the tree with the regions filled in does not build")
         return failures + 1
-    filled = load_labs(tree)
-    got = grade(tree, filled, nn, build, build / "grade" / f"lab-{nn}-filled.json", True, False, jobs)
-    verdict = "ok" if got == filled[nn].points else "FAIL"
-    print(f"selfcheck lab {nn}: regions filled with the book's code score {got}/{filled[nn].points} "
-          f"on lab {nn} (want {filled[nn].points}): {verdict}", flush=True)
-    failures += got != filled[nn].points
+    got, points = result
+    print(f"selfcheck lab {nn}: regions filled with the book's code score {got}/{points} "
+          f"on lab {nn} (want {points}): {'ok' if got == points else 'FAIL'}", flush=True)
+    failures += got != points
     # Every region counts: with all but one written, the lab is not done.
     if len(lab.regions) > 1:
         for r in lab.regions:
-            for rel in sorted({x.path for x in lab.regions}):
-                (tree / rel).write_text(fill_regions((root / rel).read_text(), nn, "solution", stub_only=r.name))
-            ok, tail = build_tree(tree, build)
-            if not ok:
-                print(tail)
+            result = refill_and_grade(r.name, f"only-{r.name}")
+            if result is None:
                 print(f"selfcheck lab {nn}: FAIL the tree with only '{r.name}' stubbed does not build")
                 failures += 1
                 continue
-            one = load_labs(tree)
-            got = grade(tree, one, nn, build, build / "grade" / f"lab-{nn}-only-{r.name}.json", True, False, jobs)
-            verdict = "ok" if got < one[nn].points else "FAIL"
-            print(f"selfcheck lab {nn}: every region written but '{r.name}' scores {got}/{one[nn].points} "
-                  f"(want less than full marks): {verdict}", flush=True)
-            failures += got >= one[nn].points
+            got, points = result
+            print(f"selfcheck lab {nn}: every region written but '{r.name}' scores {got}/{points} "
+                  f"(want less than full marks): {'ok' if got < points else 'FAIL'}", flush=True)
+            failures += got >= points
     return failures
 
 

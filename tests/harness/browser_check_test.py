@@ -3,17 +3,13 @@
 Run by CTest (`tools-browser-check`, label host): no browser, no rendered book.
 """
 
-import importlib.util
-import sys
 import tempfile
 import unittest
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-spec = importlib.util.spec_from_file_location("browser_check", ROOT / "tools" / "browser-check.py")
-bc = importlib.util.module_from_spec(spec)
-sys.modules["browser_check"] = bc
-spec.loader.exec_module(bc)
+from toolmod import load
+
+bc = load("browser_check", "browser-check.py")
 
 SVG = '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"></svg>'
 

@@ -1,12 +1,11 @@
 """tools/lab.py: lab regions, the student-tree export, grading and its
 results.json, on small fake trees and a fake ctest; no build, no QEMU.
 
-Run by CTest (`tools-lab`, label host): python3 -m unittest on this file.
+Run by CTest (`tools-lab`, label host): `python3 <this file>` (it imports toolmod from its own folder).
 The real labs' self-check (stub trees built and graded) is the CTest label
 `labs` (`make check-labs`).
 """
 
-import importlib.util
 import json
 import os
 import stat
@@ -17,11 +16,9 @@ import textwrap
 import unittest
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-spec = importlib.util.spec_from_file_location("lab", ROOT / "tools" / "lab.py")
-lab = importlib.util.module_from_spec(spec)
-sys.modules["lab"] = lab
-spec.loader.exec_module(lab)
+from toolmod import ROOT, load
+
+lab = load("lab")
 
 SOURCE = textwrap.dedent("""\
     int pick(int x) {

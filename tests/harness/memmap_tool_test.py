@@ -1,10 +1,9 @@
 """tools/memmap.py: the ELF reader and the memory map, on small synthetic
 ELF files (and on a built kernel when there is one); no QEMU.
 
-Run by CTest (`tools-memmap`, label host): python3 -m unittest on this file.
+Run by CTest (`tools-memmap`, label host): `python3 <this file>` (it imports toolmod from its own folder).
 """
 
-import importlib.util
 import os
 import struct
 import subprocess
@@ -13,11 +12,9 @@ import tempfile
 import unittest
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-spec = importlib.util.spec_from_file_location("memmap", ROOT / "tools" / "memmap.py")
-memmap = importlib.util.module_from_spec(spec)
-sys.modules["memmap"] = memmap
-spec.loader.exec_module(memmap)
+from toolmod import ROOT, load
+
+memmap = load("memmap")
 
 BASE = 0x80200000
 LINKER = {

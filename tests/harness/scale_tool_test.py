@@ -1,18 +1,13 @@
 """tools/scale.py: the parsing, the judgement and the plot, without QEMU.
 
-Run by CTest (`tools-scale`, label host): python3 -m unittest on this file.
+Run by CTest (`tools-scale`, label host): `python3 <this file>` (it imports toolmod from its own folder).
 """
 
-import importlib.util
-import sys
 import unittest
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-spec = importlib.util.spec_from_file_location("scale", ROOT / "tools" / "scale.py")
-scale = importlib.util.module_from_spec(spec)
-sys.modules["scale"] = scale
-spec.loader.exec_module(scale)
+from toolmod import load
+
+scale = load("scale")
 
 
 def line(mode, n, us, peak=None, checksum=216816):
