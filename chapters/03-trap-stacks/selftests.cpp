@@ -16,7 +16,8 @@ extern "C" void hb_user_fp();
 namespace hb::ch03 {
 namespace {
 
-constexpr std::uint64_t kChecksPerCpu = 8;
+constexpr std::uint64_t kProbeChecks = 1;  ///< the lone check each CPU makes in its turn
+constexpr std::uint64_t kChecksPerCpu = 8;  ///< then the checks all CPUs make at once
 constexpr std::uint64_t kRoundTrips = 20000;
 constexpr std::uint64_t kReportTimeoutUs = 5'000'000;
 
@@ -29,7 +30,8 @@ struct CpuReport {
     std::uint32_t checks_bad = 0;
     ContextProblem first_problem = ContextProblem::None;
     std::uintptr_t first_bad_sp = 0;
-    std::uint64_t exit_value = ~std::uint64_t{0};
+    std::uint64_t probe_exit = ~std::uint64_t{0};  ///< the lone check's run_user result
+    std::uint64_t exit_value = ~std::uint64_t{0};  ///< the concurrent checks' run_user result
     bool guard_ran = false;
     bool guard_no_fault = false;
     trap::CaughtFault guard{};
@@ -41,6 +43,9 @@ struct CpuReport {
 };
 constinit CpuReport g_reports[kMaxCpus]{};
 constinit std::uint32_t g_guard_cpu = 0;
+constinit std::uint32_t g_cpu_count = 1;
+/// Whose turn it is to trap alone; equal to the CPU count once all have.
+constinit std::atomic<std::uint32_t> g_turn{0};
 // [hb:end report]
 
 // [hb:region syscall]
@@ -150,13 +155,37 @@ ContextProblem check_context(const HartLocal& hl, std::uintptr_t sp, const trap:
 // [hb:end check_context]
 
 void init_selftests(const BootInfo& boot) {
-    g_guard_cpu = boot.topology.cpu_count() - 1;  // a secondary when there is one
+    g_cpu_count = boot.topology.cpu_count();
+    g_guard_cpu = g_cpu_count - 1;  // a secondary when there is one
     trap::set_syscall_handler(&syscall);
 }
 
 // [hb:region cpu_program]
+/// Waits (timer + WFI, bounded) until `g_turn` reaches `turn`.
+void wait_for_turn(CpuId cpu, std::uint32_t turn) {
+    const auto reached = [turn] { return g_turn.load(std::memory_order_acquire) >= turn; };
+    if (wait_until(reached, kReportTimeoutUs) == WaitOutcome::TimedOut) {
+        selftest::fail("trap stack per-hart", "cpu", cpu, " waited 5000 ms for turn ", turn, " (turn is ",
+                       g_turn.load(std::memory_order_acquire), ")");
+    }
+}
+
 void selftest_this_cpu(CpuId cpu) {
     CpuReport& r = g_reports[cpu.raw()];
+    // 1. Alone, in CPU order: one CHECK_CONTEXT while every other CPU waits
+    //    in the kernel, off its trap stack. A trap stack that is not this
+    //    CPU's own is seen here by its address, and the gate fails at once,
+    //    before two CPUs ever trap onto the same stack together (that would
+    //    overwrite each other's frames and crash with a misleading reason).
+    wait_for_turn(cpu, cpu.raw());
+    r.probe_exit = trap::run_user(&hb_user_check, vm::user_stack_top(cpu), kProbeChecks);
+    if (r.checks_bad != 0) {
+        selftest::fail("trap stack per-hart", "cpu", cpu, ": ", context_problem_name(r.first_problem), " (sp ",
+                       Hex{r.first_bad_sp}, ")");
+    }
+    g_turn.store(cpu.raw() + 1, std::memory_order_release);
+    // 2. All at once: every CPU traps concurrently, each onto its own stack.
+    wait_for_turn(cpu, g_cpu_count);
     r.exit_value = trap::run_user(&hb_user_check, vm::user_stack_top(cpu), kChecksPerCpu);
     fp_test(cpu, r);
     if (cpu.raw() == g_guard_cpu) guard_test(cpu, r);
@@ -185,10 +214,12 @@ void check_reports(const BootInfo& boot) {
         const CpuReport& r = g_reports[c];
         selftest::check(r.checks_bad == 0, "trap stack per-hart", "cpu", c, ": ",
                         context_problem_name(r.first_problem), " (sp ", Hex{r.first_bad_sp}, ")");
-        selftest::check(r.checks_ok == kChecksPerCpu && r.exit_value == 0, "trap stack per-hart", "cpu", c,
-                        ": ", r.checks_ok, " of ", kChecksPerCpu, " checks, exit ", r.exit_value);
+        selftest::check(r.checks_ok == kProbeChecks + kChecksPerCpu && r.probe_exit == 0 && r.exit_value == 0,
+                        "trap stack per-hart", "cpu", c, ": ", r.checks_ok, " of ", kProbeChecks + kChecksPerCpu,
+                        " checks, exit ", r.probe_exit, " then ", r.exit_value);
     }
-    console::println("KINIT: traps: ", n, " cpus x ", kChecksPerCpu, " user ecalls, each on its own trap stack");
+    console::println("KINIT: traps: ", n, " cpus x (", kProbeChecks, " alone + ", kChecksPerCpu,
+                     " together) user ecalls, each on its own trap stack");
     selftest::pass("trap stack per-hart");
     // [hb:end check_per_hart]
 

@@ -26,9 +26,11 @@ ContextProblem check_context(const HartLocal& hl, std::uintptr_t sp, const trap:
 void init_selftests(const BootInfo& boot);
 
 /// This CPU's share, run by every CPU (the boot CPU and each secondary in
-/// its kmain_secondary): user-mode ecalls checked on the trap stack, the
-/// floating-point probes, and the guard-page overflow on the designated
-/// CPU. Records a report; prints nothing.
+/// its kmain_secondary): user-mode ecalls checked on the trap stack (first
+/// one alone, CPUs taking turns in CPU order, then several with every CPU
+/// at once), the floating-point probes, and the guard-page overflow on the
+/// designated CPU. Records a report; prints only a FAIL, at once, when the
+/// lone check finds a trap stack that is not this CPU's own.
 void selftest_this_cpu(CpuId cpu);
 
 /// On the boot CPU: waits for every CPU's report and prints the chapter's
