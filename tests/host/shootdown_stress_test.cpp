@@ -44,6 +44,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -278,31 +279,47 @@ struct RunResult {
     CpuStats total;
     std::vector<CpuStats> per_cpu;
     double seconds = 0;
+    std::uint64_t rounds = 0;                 ///< initiator rounds run, all initiators
+    std::uint64_t fewest_rounds = ~std::uint64_t{0};  ///< by the initiator that ran fewest
+    std::uint64_t min_rounds = 0;             ///< what every initiator must have run
     bool slots_clean = true;
     std::uint64_t slot_posted = 0, slot_flushed = 0, slot_busy = 0;
 };
 
+/// A run does `rounds` rounds per initiator, or stops early once it has done
+/// a tenth of them and kBudget has passed: on a loaded host (5 threads that
+/// hand off by yielding, on 2 cores beside QEMUs) a full run once took 100 s
+/// of its test's 120 s timeout. Every target has joined by then (they join
+/// within the first tenth), so a shortened run still checks every rule.
+constexpr auto kBudget = std::chrono::seconds(15);
+
 RunResult run(Mode mode, std::uint64_t rounds) {
+    const std::uint64_t min_rounds = rounds / 10;
     World w;
     std::vector<Cpu> cpus;
     cpus.reserve(kCpus);
     for (std::uint32_t c = 0; c < kCpus; ++c) cpus.emplace_back(w, CpuId(c), mode);
 
     const auto t0 = std::chrono::steady_clock::now();
+    std::array<std::uint64_t, kInitiators> rounds_run{};
     std::vector<std::thread> threads;
     for (std::uint32_t c = 0; c < kCpus; ++c) {
         threads.emplace_back([&, c] {
             Cpu& cpu = cpus[c];
             if (cpu.is_initiator()) {
-                for (std::uint64_t r = 0; r < rounds && !w.give_up.load(std::memory_order_relaxed); ++r) {
+                std::uint64_t r = 0;
+                for (; r < rounds && !w.give_up.load(std::memory_order_relaxed); ++r) {
+                    if (r >= min_rounds && std::chrono::steady_clock::now() - t0 > kBudget) break;
                     cpu.initiator_round(r);
                 }
+                rounds_run[c] = r;
                 w.initiators_done.fetch_add(1, std::memory_order_release);
                 // Still a CPU: the other initiator may need this one's ack.
                 cpu.user_loop(0);
             } else {
-                // Targets join at staggered times, while unmaps are running.
-                cpu.user_loop((c - kInitiators) * rounds / (2 * kTargets));
+                // Targets join at staggered times, while unmaps are running
+                // (all within the first min_rounds, which every run does).
+                cpu.user_loop((c - kInitiators) * min_rounds / kTargets);
             }
         });
     }
@@ -314,6 +331,11 @@ RunResult run(Mode mode, std::uint64_t rounds) {
 
     RunResult res;
     res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    res.min_rounds = min_rounds;
+    for (const std::uint64_t r : rounds_run) {
+        res.rounds += r;
+        res.fewest_rounds = std::min(res.fewest_rounds, r);
+    }
     for (const Cpu& c : cpus) {
         res.per_cpu.push_back(c.s);
         CpuStats& t = res.total;
@@ -338,10 +360,10 @@ RunResult run(Mode mode, std::uint64_t rounds) {
 void print(const char* name, const RunResult& r) {
     const CpuStats& t = r.total;
     std::printf(
-        "%s: %.2f s, %llu shootdowns (%llu target posts, %.2f per shootdown), busy %llu, ipis %llu "
+        "%s: %.2f s, %llu rounds, %llu shootdowns (%llu target posts, %.2f per shootdown), busy %llu, ipis %llu "
         "(coalesced %llu), doorbells %llu, flushes %llu (dropped a live entry %llu), waits %llu, "
         "accesses %llu (hits %llu, fills %llu, faults %llu), stale %llu (poisoned %llu), gave up %llu\n",
-        name, r.seconds, (unsigned long long)t.shootdowns, (unsigned long long)r.slot_posted,
+        name, r.seconds, (unsigned long long)r.rounds, (unsigned long long)t.shootdowns, (unsigned long long)r.slot_posted,
         t.shootdowns ? double(t.targets) / double(t.shootdowns) : 0.0, (unsigned long long)t.busy,
         (unsigned long long)t.ipis, (unsigned long long)t.coalesced, (unsigned long long)t.doorbells,
         (unsigned long long)t.flushes, (unsigned long long)t.dropped_live, (unsigned long long)t.waits,
@@ -357,7 +379,8 @@ TEST(ShootdownStress, NoCpuReadsAFreedFrameThroughItsTlb) {
     print("correct", r);
     const CpuStats& t = r.total;
     EXPECT_EQ(t.gave_up, 0u) << "a shootdown did not complete within its deadline";
-    EXPECT_EQ(t.shootdowns, kInitiators * kRounds);
+    EXPECT_GE(r.fewest_rounds, r.min_rounds) << "an initiator stopped before its minimum";
+    EXPECT_EQ(t.shootdowns, r.rounds) << "every round's shootdown completed";
     EXPECT_EQ(t.stale, 0u) << "a CPU used a translation after its unmap returned";
     EXPECT_EQ(t.poisoned, 0u);
     EXPECT_TRUE(r.slots_clean) << "a slot was left Posted, or a post was not flushed exactly once";
