@@ -41,7 +41,9 @@ The export (chapter NN's lab):
     mutations lines are kept in chapters/later-chapters.mutations so the
     fault registry's test still finds every fault used;
   * lab NN's regions are replaced by their stubs (the lab and end marks
-    stay, to show where to write); every other lab's region is left whole,
+    stay, to show where to write), and so are the later labs' regions (in
+    src/, which every chapter shares): a lab tree never holds the solution
+    of a lab not yet handed out. The earlier labs' regions are left whole,
     so the tree can grade the earlier labs too (the self-check does);
   * the handout becomes LAB.md, and .hartbook-lab names the lab for `make grade`.
 
@@ -293,11 +295,21 @@ def fill_regions(text: str, lab: str, keep: str, stub_only: str | None = None) -
     return "".join(out)
 
 
+def later_labs(root: Path, labs: dict[str, Lab], nn: str) -> list[str]:
+    """The labs whose chapters come after lab `nn`'s: a lab tree stubs them."""
+    order = chapters(root)
+    later = order[order.index(labs[nn].chapter) + 1:]
+    return sorted(k for k, l in labs.items() if l.chapter in later)
+
+
 def export(root: Path, labs: dict[str, Lab], nn: str, dest: Path, solution: bool) -> None:
     lab = labs[nn]
     order = chapters(root)
     keep = order[: order.index(lab.chapter) + 1]
     later = order[order.index(lab.chapter) + 1:]
+    # This lab's regions become stubs, and so do the later labs' (their code
+    # is in src/ too). The solution tree (--solution) keeps every region.
+    stubbed = [] if solution else [nn] + later_labs(root, labs, nn)
     if dest.exists() and any(dest.iterdir()):
         raise LabError(f"{dest}: exists and is not empty")
     dest.mkdir(parents=True, exist_ok=True)
@@ -311,7 +323,10 @@ def export(root: Path, labs: dict[str, Lab], nn: str, dest: Path, solution: bool
         out = dest / rel
         out.parent.mkdir(parents=True, exist_ok=True)
         if rel.suffix in SOURCE_SUFFIXES and parts[0] in ("src", "chapters"):
-            out.write_text(src.read_text() if solution else fill_regions(src.read_text(), nn, "stub"))
+            text = src.read_text()
+            for stub_lab in stubbed:
+                text = fill_regions(text, stub_lab, "stub")
+            out.write_text(text)
         else:
             shutil.copy2(src, out)
     # The chapters this tree builds.
@@ -344,10 +359,22 @@ def export(root: Path, labs: dict[str, Lab], nn: str, dest: Path, solution: bool
     readme = dest / "README.md"
     readme.write_text(f"# Hartbook lab {nn} ({lab.chapter})\n\nThis tree is lab {nn}'s handout: read "
                       "[LAB.md](LAB.md). `make grade` scores your work.\n\n---\n\n" + readme.read_text())
+    if len(stubbed) > 1:  # later labs stubbed too
+        (dest / "LAB.md").write_text((dest / "LAB.md").read_text() + LATER_LABS_NOTE)
     meta = {"lab": nn, "chapter": lab.chapter, "solution": solution,
             "regions": [f"{r.path}:{r.name}" for r in lab.regions],
             "exported_from": git_describe(root)}
     (dest / ".hartbook-lab").write_text(json.dumps(meta, indent=2) + "\n")
+
+
+LATER_LABS_NOTE = """
+## The later labs' code in this tree
+
+The code of the labs after this one is a stub in this tree too (it lives in
+`src/`, which every chapter shares), so their host tests fail here if you
+run all of `make test`. That is expected: `make grade` runs only this lab's
+tests.
+"""
 
 
 def git_describe(root: Path) -> str:
@@ -507,7 +534,10 @@ def selfcheck(root: Path, labs: dict[str, Lab], nn: str, work: Path, jobs: int) 
         or all but `stub_only`), rebuilt and graded: (score, points), or
         None when that tree does not build."""
         for rel in sorted({r.path for r in lab.regions}):
-            (tree / rel).write_text(fill_regions((root / rel).read_text(), nn, "solution", stub_only=stub_only))
+            text = fill_regions((root / rel).read_text(), nn, "solution", stub_only=stub_only)
+            for later in later_labs(root, labs, nn):  # as the export left them
+                text = fill_regions(text, later, "stub")
+            (tree / rel).write_text(text)
         ok, tail = build_tree(tree, build)
         if not ok:
             print(tail)

@@ -147,10 +147,21 @@ class Export(unittest.TestCase):
                       "    // [hb:end pick_body]\n", text)
         self.assertNotIn("[hb:stub pick_body]", text)
 
-    def test_later_labs_region_is_left_whole(self):
+    def test_later_labs_region_becomes_its_stub_too(self):
+        # A lab 02 tree must not hand out lab 03's solution.
         text = (self.dest / "src/pick.hpp").read_text()
-        self.assertIn("return x * 2;", text)
-        self.assertIn("[hb:stub later_body]", text)
+        self.assertNotIn("return x * 2;", text)
+        self.assertIn("    // [hb:lab 03 later_body]\n    return 0;\n    // [hb:end later_body]\n", text)
+        self.assertNotIn("[hb:stub later_body]", text)
+
+    def test_earlier_labs_region_is_left_whole(self):
+        # A lab 03 tree grades lab 02 too: lab 02's region keeps its solution.
+        dest = Path(self.tmp.name) / "lab03"
+        lab.export(self.root, lab.load_labs(self.root), "03", dest, solution=False)
+        text = (dest / "src/pick.hpp").read_text()
+        self.assertIn("return x + 1;  // the solution", text)
+        self.assertIn("[hb:stub pick_body]", text)
+        self.assertNotIn("return x * 2;", text)
 
     def test_later_chapters_are_left_out_and_their_faults_kept(self):
         self.assertFalse((self.dest / "chapters/03-more").exists())
