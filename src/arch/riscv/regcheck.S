@@ -44,8 +44,12 @@
  * tick would land in COMPARE, where the registers are scratch. Each jump
  * writes only x0. */
 #define HOLD_BLOCKS 50
-/* Rounds per call of the user variant (the kernel variant takes a count). */
-#define USER_ROUNDS 64
+/* Rounds per call of the user variant (the kernel variant takes a count).
+ * Long enough that most of a call is spent in user mode: under
+ * single-threaded TCG a hart takes its pending tick only when its turn
+ * comes round (about 10 times a second), and with 64 rounds a CI run saw
+ * only 2 of those land in user mode in 20 s (15,386 short calls). */
+#define USER_ROUNDS 512
 
 /* Registers a kernel probe can fill: all but sp, gp, tp (x2-x4; gp and tp
  * belong to the kernel's trap path). A user probe fills gp and tp too. */
