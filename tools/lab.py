@@ -302,6 +302,13 @@ def later_labs(root: Path, labs: dict[str, Lab], nn: str) -> list[str]:
     return sorted(k for k, l in labs.items() if l.chapter in later)
 
 
+def stub_labs(text: str, stubbed: list[str]) -> str:
+    """Every region of the labs in `stubbed` becomes its stub."""
+    for nn in stubbed:
+        text = fill_regions(text, nn, "stub")
+    return text
+
+
 def export(root: Path, labs: dict[str, Lab], nn: str, dest: Path, solution: bool) -> None:
     lab = labs[nn]
     order = chapters(root)
@@ -323,10 +330,7 @@ def export(root: Path, labs: dict[str, Lab], nn: str, dest: Path, solution: bool
         out = dest / rel
         out.parent.mkdir(parents=True, exist_ok=True)
         if rel.suffix in SOURCE_SUFFIXES and parts[0] in ("src", "chapters"):
-            text = src.read_text()
-            for stub_lab in stubbed:
-                text = fill_regions(text, stub_lab, "stub")
-            out.write_text(text)
+            out.write_text(stub_labs(src.read_text(), stubbed))
         else:
             shutil.copy2(src, out)
     # The chapters this tree builds.
@@ -508,6 +512,7 @@ def selfcheck(root: Path, labs: dict[str, Lab], nn: str, work: Path, jobs: int) 
     """Lab `nn`'s self-check: its stub tree builds, scores 0 on lab `nn` and
     full marks on every earlier lab. Returns the number of failed checks."""
     lab = labs[nn]
+    later = later_labs(root, labs, nn)
     tree = work / f"lab-{nn}"
     if tree.exists():
         shutil.rmtree(tree)
@@ -535,9 +540,7 @@ def selfcheck(root: Path, labs: dict[str, Lab], nn: str, work: Path, jobs: int) 
         None when that tree does not build."""
         for rel in sorted({r.path for r in lab.regions}):
             text = fill_regions((root / rel).read_text(), nn, "solution", stub_only=stub_only)
-            for later in later_labs(root, labs, nn):  # as the export left them
-                text = fill_regions(text, later, "stub")
-            (tree / rel).write_text(text)
+            (tree / rel).write_text(stub_labs(text, later))  # the later labs as the export left them
         ok, tail = build_tree(tree, build)
         if not ok:
             print(tail)

@@ -161,12 +161,18 @@ void init_selftests(const BootInfo& boot) {
 }
 
 // [hb:region cpu_program]
+/// Fails the gate if CPU `c` has seen a bad trap context (the first one is named).
+void check_no_bad_context(std::uint32_t c, const CpuReport& r) {
+    selftest::check(r.checks_bad == 0, "trap stack per-hart", "cpu", c, ": ", context_problem_name(r.first_problem),
+                    " (sp ", Hex{r.first_bad_sp}, ")");
+}
+
 /// Waits (timer + WFI, bounded) until `g_turn` reaches `turn`.
 void wait_for_turn(CpuId cpu, std::uint32_t turn) {
     const auto reached = [turn] { return g_turn.load(std::memory_order_acquire) >= turn; };
     if (wait_until(reached, kReportTimeoutUs) == WaitOutcome::TimedOut) {
-        selftest::fail("trap stack per-hart", "cpu", cpu, " waited 5000 ms for turn ", turn, " (turn is ",
-                       g_turn.load(std::memory_order_acquire), ")");
+        selftest::fail("trap stack per-hart", "cpu", cpu, " waited ", kReportTimeoutUs / 1000, " ms for turn ", turn,
+                       " (turn is ", g_turn.load(std::memory_order_acquire), ")");
     }
 }
 
@@ -179,10 +185,7 @@ void selftest_this_cpu(CpuId cpu) {
     //    overwrite each other's frames and crash with a misleading reason).
     wait_for_turn(cpu, cpu.raw());
     r.probe_exit = trap::run_user(&hb_user_check, vm::user_stack_top(cpu), kProbeChecks);
-    if (r.checks_bad != 0) {
-        selftest::fail("trap stack per-hart", "cpu", cpu, ": ", context_problem_name(r.first_problem), " (sp ",
-                       Hex{r.first_bad_sp}, ")");
-    }
+    check_no_bad_context(cpu.raw(), r);
     g_turn.store(cpu.raw() + 1, std::memory_order_release);
     // 2. All at once: every CPU traps concurrently, each onto its own stack.
     wait_for_turn(cpu, g_cpu_count);
@@ -212,8 +215,7 @@ void check_reports(const BootInfo& boot) {
     // [hb:region check_per_hart]
     for (std::uint32_t c = 0; c < n; ++c) {
         const CpuReport& r = g_reports[c];
-        selftest::check(r.checks_bad == 0, "trap stack per-hart", "cpu", c, ": ",
-                        context_problem_name(r.first_problem), " (sp ", Hex{r.first_bad_sp}, ")");
+        check_no_bad_context(c, r);
         selftest::check(r.checks_ok == kProbeChecks + kChecksPerCpu && r.probe_exit == 0 && r.exit_value == 0,
                         "trap stack per-hart", "cpu", c, ": ", r.checks_ok, " of ", kProbeChecks + kChecksPerCpu,
                         " checks, exit ", r.probe_exit, " then ", r.exit_value);
